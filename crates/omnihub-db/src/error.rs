@@ -1,0 +1,70 @@
+//! The one error type of the persistence crate.
+
+use omnihub_domain::DomainError;
+
+/// Everything that can go wrong while reading or writing omnihub's database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The requested row does not exist.
+    #[error("{entity} '{key}' not found")]
+    NotFound {
+        /// What was looked for (e.g. `instance`).
+        entity: &'static str,
+        /// The key it was looked for by.
+        key: String,
+    },
+    /// The write would break a uniqueness rule or needs confirmation (e.g. `force`).
+    #[error("{0}")]
+    Conflict(String),
+    /// The database URL cannot be used.
+    #[error("invalid database URL: {0}")]
+    InvalidUrl(String),
+    /// The database cannot be reached or opened (the URL is shown without its password).
+    #[error("cannot connect to the database at {url}: {reason}")]
+    Unavailable {
+        /// The URL with any password replaced by `****`.
+        url: String,
+        /// What the driver or pool reported.
+        reason: String,
+    },
+    /// Applying or reverting migrations failed.
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    /// A value given to a store function, or found in a row, breaks a domain rule.
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    /// A stored row cannot be turned into a domain value (edited by hand?).
+    #[error("stored {entity} '{key}' is invalid: {reason}")]
+    Corrupt {
+        /// The kind of row.
+        entity: &'static str,
+        /// Its key.
+        key: String,
+        /// The rule it breaks.
+        reason: String,
+    },
+    /// Any other query failure.
+    #[error("database query failed: {0}")]
+    Query(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl DbError {
+    /// True when the error is about the database being unreachable rather than the request.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
+    }
+}
+
+impl From<diesel::result::Error> for DbError {
+    fn from(err: diesel::result::Error) -> Self {
+        Self::Query(Box::new(err))
+    }
+}
+
+/// True when `err` is a unique-constraint violation.
+pub(crate) fn is_unique_violation(err: &diesel::result::Error) -> bool {
+    matches!(
+        err,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}

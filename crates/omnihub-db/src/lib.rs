@@ -1,0 +1,49 @@
+//! Persistence for omnihub on SQLite or PostgreSQL through one Diesel code path.
+//!
+//! The engine is chosen from the URL scheme ([`DatabaseUrl`]); migrations for both engines
+//! are embedded and applied by [`Database::migrate`]; [`InstanceStore`] reads and writes
+//! instances as domain types, each operation in one transaction (`BEGIN IMMEDIATE` on
+//! SQLite). Everything is synchronous: async callers use a blocking thread pool.
+//!
+//! ```
+//! use omnihub_db::{Database, DatabaseUrl};
+//! use omnihub_domain::{InstanceName, NewInstanceInput};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let url = DatabaseUrl::parse(dir.path().join("omnihub.db").to_str().unwrap()).unwrap();
+//! let db = Database::connect(&url).unwrap();
+//! db.migrate().unwrap();
+//!
+//! let new = NewInstanceInput {
+//!     name: "support".into(),
+//!     whatsapp_instance: "support".into(),
+//!     agent_api_url: "http://localhost:8001".into(),
+//!     agent_api_key: "agent-key-0123456789".into(),
+//!     default_agent: "helper".into(),
+//!     ..Default::default()
+//! }
+//! .validate()
+//! .unwrap();
+//! let created = db.instances().create(&new).unwrap();
+//! assert!(created.is_default, "the first instance becomes the default");
+//! assert_eq!(created.agent_api_key.to_string(), "****6789");
+//!
+//! let name = InstanceName::parse("support").unwrap();
+//! assert_eq!(db.instances().get(&name).unwrap().agent_timeout.secs(), 60);
+//! ```
+
+mod bootstrap;
+mod conn;
+mod database;
+mod error;
+mod instances;
+mod migrations;
+mod rows;
+mod schema;
+mod url;
+
+pub use bootstrap::{bootstrap, bootstrap_from_env, BootstrapOutcome};
+pub use database::{embedded_migration_versions, Database, PoolOptions, PoolState};
+pub use error::DbError;
+pub use instances::{DeleteOutcome, InstanceStore};
+pub use url::{DatabaseUrl, Engine, DEFAULT_SQLITE_PATH};

@@ -1,0 +1,22 @@
+//! Integration tests of omnihub-db on real SQLite files and real PostgreSQL databases.
+//!
+//! Every scenario runs on both engines, each on its own fresh database. Test names contain
+//! `sqlite` or `postgres`; `make test` skips the latter when no server is configured.
+
+mod bootstrap;
+mod instances;
+mod migrations;
+mod support;
+
+/// Generates `sqlite::NAME` and `postgres::NAME` tests calling `scenario::NAME(&TestDb)`.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($scenario:path => $($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { use $scenario as s; s::$name(&omnihub_test_support::TestDb::sqlite()) } )*
+        }
+        mod postgres {
+            $( #[test] fn $name() { use $scenario as s; s::$name(&omnihub_test_support::TestDb::postgres()) } )*
+        }
+    };
+}

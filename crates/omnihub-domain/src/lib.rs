@@ -1,0 +1,42 @@
+//! Validated domain types of omnihub, the WhatsApp-to-agent gateway. No I/O.
+//!
+//! Everything an admin types goes through a `parse`/`validate` function here, and every
+//! rejection names the field and the rule. Secrets never print: [`Secret`] shows a mask in
+//! `Debug`, `Display` and `Serialize`.
+//!
+//! ```
+//! use omnihub_domain::{InstanceName, NewInstanceInput, Secret};
+//!
+//! let name = InstanceName::parse("support-bot").unwrap();
+//! assert_eq!(name.as_str(), "support-bot");
+//! assert!(InstanceName::parse("_hidden").is_err());
+//!
+//! let key = Secret::parse("agent_api_key", "sk-0123456789abcd").unwrap();
+//! assert_eq!(key.to_string(), "****abcd");
+//!
+//! let err = NewInstanceInput {
+//!     name: "support-bot".into(),
+//!     whatsapp_instance: "support".into(),
+//!     agent_api_url: "ftp://agents".into(),
+//!     agent_api_key: "sk-0123456789abcd".into(),
+//!     default_agent: "helper".into(),
+//!     ..Default::default()
+//! }
+//! .validate()
+//! .unwrap_err();
+//! assert_eq!(err.field(), "agent_api_url");
+//! ```
+
+mod error;
+mod instance;
+mod name;
+mod secret;
+mod seed;
+mod values;
+
+pub use error::DomainError;
+pub use instance::{InstanceChanges, InstanceChangesInput, InstanceConfig, NewInstance, NewInstanceInput};
+pub use name::{parse_session_prefix, InstanceName, PathName, INSTANCE_NAME_MAX};
+pub use secret::Secret;
+pub use seed::{seed_instance_from_env, SEED_INSTANCE_NAME, SEED_VARIABLES};
+pub use values::{AgentTimeout, HttpUrl};

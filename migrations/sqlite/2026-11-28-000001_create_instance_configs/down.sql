@@ -1,0 +1,2 @@
+DROP INDEX instance_configs_single_default;
+DROP TABLE instance_configs;
