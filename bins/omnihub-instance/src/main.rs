@@ -1,1 +1,157 @@
-fn main() {}
+//! `omnihub-instance`: manage omnihub instances (WhatsApp numbers bound to agents).
+//!
+//! Exit codes: 0 success, 1 failure (not found, conflict, invalid value, database
+//! unreachable), 2 usage error. Results go to stdout, errors to stderr as one sentence.
+
+mod commands;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Manage omnihub instances: each binds one WhatsApp number (an Evolution API instance)
+/// to one agent backend.
+#[derive(Debug, Parser)]
+#[command(name = "omnihub-instance", version, about, long_about = None)]
+pub struct Cli {
+    /// Database URL: postgres://… or postgresql://…, sqlite://PATH, or a file path.
+    /// Falls back to DATABASE_URL, then ./data/omnihub.db (created on first use).
+    #[arg(
+        long,
+        global = true,
+        env = "OMNIHUB_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+
+    /// Print machine-readable JSON instead of tables and sentences (secrets stay masked).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every instance, ordered by name.
+    List,
+    /// Show every field of one instance (keys masked).
+    Show {
+        /// The instance name.
+        name: String,
+    },
+    /// Create an instance.
+    Add(AddArgs),
+    /// Change some fields of an instance; fields not given stay as they are.
+    Update(UpdateArgs),
+    /// Delete an instance (asks for confirmation on a terminal).
+    Delete {
+        /// The instance name.
+        name: String,
+        /// Do not ask; also allows deleting the last instance. Required when stdin is not a terminal.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Make an instance the default (used by the legacy /webhook/evolution route).
+    SetDefault {
+        /// The instance name.
+        name: String,
+    },
+    /// Create the `default` instance from AGENT_API_URL, AGENT_API_KEY, DEFAULT_AGENT_NAME,
+    /// AGENT_API_TIMEOUT, WHATSAPP_INSTANCE, SESSION_ID_PREFIX, EVOLUTION_API_URL and
+    /// EVOLUTION_API_KEY (environment or .env) when no instance exists yet; when instances
+    /// exist but none is the default, promote the oldest. Safe to run repeatedly.
+    Bootstrap,
+}
+
+/// Options of `add`.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Instance name: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.
+    pub name: String,
+    /// Name of the instance on the Evolution API server.
+    #[arg(long, value_name = "NAME")]
+    pub whatsapp_instance: String,
+    /// Base URL of the agent API (http:// or https://).
+    #[arg(long, value_name = "URL")]
+    pub agent_api_url: String,
+    /// Key sent to the agent API as x-api-key.
+    #[arg(long, value_name = "KEY")]
+    pub agent_api_key: String,
+    /// Agent that answers this instance's messages.
+    #[arg(long, value_name = "AGENT")]
+    pub default_agent: String,
+    #[command(flatten)]
+    pub(crate) optional: OptionalArgs,
+}
+
+/// Options of `update`: all optional.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The instance name.
+    pub name: String,
+    /// Name of the instance on the Evolution API server.
+    #[arg(long, value_name = "NAME")]
+    pub whatsapp_instance: Option<String>,
+    /// Base URL of the agent API (http:// or https://).
+    #[arg(long, value_name = "URL")]
+    pub agent_api_url: Option<String>,
+    /// Key sent to the agent API as x-api-key.
+    #[arg(long, value_name = "KEY")]
+    pub agent_api_key: Option<String>,
+    /// Agent that answers this instance's messages.
+    #[arg(long, value_name = "AGENT")]
+    pub default_agent: Option<String>,
+    #[command(flatten)]
+    pub(crate) optional: OptionalArgs,
+}
+
+/// Options shared by `add` and `update`.
+#[derive(Debug, Args)]
+pub struct OptionalArgs {
+    /// Base URL of the Evolution API server (http:// or https://); empty means not configured.
+    #[arg(long, value_name = "URL")]
+    pub evolution_url: Option<String>,
+    /// Evolution API key (sent as apikey); empty means not configured.
+    #[arg(long, value_name = "KEY")]
+    pub evolution_key: Option<String>,
+    /// Prefix of agent session names (default: "<instance name>_"); empty removes it.
+    #[arg(long, value_name = "PREFIX")]
+    pub session_id_prefix: Option<String>,
+    /// Seconds to wait for the agent, 1-3600 (default 60).
+    #[arg(long, value_name = "SECONDS")]
+    pub agent_timeout: Option<i64>,
+    /// Make this instance the default one.
+    #[arg(long)]
+    pub default: bool,
+}
+
+fn main() -> ExitCode {
+    // Before parsing, so OMNIHUB_DATABASE_URL and the seed variables may come from .env;
+    // variables already set in the environment win. Single-threaded here.
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    let mut stdout = std::io::stdout().lock();
+    match commands::run(cli, &mut stdout) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -28,7 +28,7 @@ pub(crate) fn establish(url: &DatabaseUrl) -> Result<DbConn, DbError> {
     match url {
         DatabaseUrl::Postgres(text) => PgConnection::establish(text)
             .map(DbConn::Postgres)
-            .map_err(|e| unavailable(e.to_string().trim().to_owned())),
+            .map_err(|e| unavailable(one_line(&e.to_string()))),
         DatabaseUrl::Sqlite(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
@@ -48,6 +48,11 @@ pub(crate) fn establish(url: &DatabaseUrl) -> Result<DbConn, DbError> {
             Ok(DbConn::Sqlite(conn))
         }
     }
+}
+
+/// libpq reports failures over several indented lines; callers print one sentence.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Runs `work` in one transaction: `BEGIN IMMEDIATE` on SQLite (the write lock is taken

@@ -50,7 +50,9 @@ pub struct Database {
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Database").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("Database")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 

@@ -49,12 +49,16 @@ impl<'a> InstanceStore<'a> {
 
     /// How many instances exist.
     pub fn count(&self) -> Result<i64, DbError> {
-        with_conn(self.db, |conn| Ok(ic::instance_configs.count().get_result(conn)?))
+        with_conn(self.db, |conn| {
+            Ok(ic::instance_configs.count().get_result(conn)?)
+        })
     }
 
     /// The instance called `name`, or [`DbError::NotFound`].
     pub fn get(&self, name: &InstanceName) -> Result<InstanceConfig, DbError> {
-        with_conn(self.db, |conn| find(conn, name.as_str())?.ok_or_else(|| not_found(name)))
+        with_conn(self.db, |conn| {
+            find(conn, name.as_str())?.ok_or_else(|| not_found(name))
+        })
     }
 
     /// The default instance, if there is one.
@@ -118,7 +122,11 @@ impl<'a> InstanceStore<'a> {
                     )));
                 }
                 diesel::delete(ic::instance_configs.filter(ic::id.eq(target.id))).execute(conn)?;
-                let promoted = if target.is_default { promote_oldest(conn)? } else { None };
+                let promoted = if target.is_default {
+                    promote_oldest(conn)?
+                } else {
+                    None
+                };
                 Ok(DeleteOutcome {
                     deleted: target.name,
                     promoted,

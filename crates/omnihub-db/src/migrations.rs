@@ -50,7 +50,10 @@ pub(crate) fn embedded_versions() -> Result<(Vec<String>, Vec<String>), DbError>
     let names = |source: EmbeddedMigrations| -> Result<Vec<String>, DbError> {
         let migrations = MigrationSource::<diesel::sqlite::Sqlite>::migrations(&source)
             .map_err(|e| DbError::Migration(e.to_string()))?;
-        Ok(migrations.iter().map(|m| m.name().version().to_string()).collect())
+        Ok(migrations
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect())
     };
     Ok((names(SQLITE)?, names(POSTGRES)?))
 }

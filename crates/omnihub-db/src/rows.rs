@@ -3,8 +3,8 @@
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use diesel::prelude::*;
 use omnihub_domain::{
-    AgentTimeout, DomainError, HttpUrl, InstanceChanges, InstanceConfig, InstanceName, NewInstance,
-    PathName, Secret,
+    AgentTimeout, DomainError, HttpUrl, InstanceChanges, InstanceConfig, InstanceName, NewInstance, PathName,
+    Secret,
 };
 
 use crate::schema::instance_configs;

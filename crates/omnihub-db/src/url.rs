@@ -47,9 +47,7 @@ impl DatabaseUrl {
             return Err(DbError::InvalidUrl("the database URL is empty".into()));
         }
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-            url::Url::parse(text).map_err(|e| {
-                DbError::InvalidUrl(format!("{} ({e})", redact(text)))
-            })?;
+            url::Url::parse(text).map_err(|e| DbError::InvalidUrl(format!("{} ({e})", redact(text))))?;
             return Ok(Self::Postgres(text.to_owned()));
         }
         let path = text
@@ -112,7 +110,11 @@ fn redact(text: &str) -> String {
     let pairs: Vec<(String, String)> = parsed
         .query_pairs()
         .map(|(k, v)| {
-            let v = if k.eq_ignore_ascii_case("password") { "****".into() } else { v.into_owned() };
+            let v = if k.eq_ignore_ascii_case("password") {
+                "****".into()
+            } else {
+                v.into_owned()
+            };
             (k.into_owned(), v)
         })
         .collect();
@@ -128,10 +130,20 @@ mod tests {
 
     #[test]
     fn scheme_selects_the_engine() {
-        assert_eq!(DatabaseUrl::parse("postgres://u@h/db").unwrap().engine(), Engine::Postgres);
-        assert_eq!(DatabaseUrl::parse("postgresql://h/db").unwrap().engine(), Engine::Postgres);
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u@h/db").unwrap().engine(),
+            Engine::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://h/db").unwrap().engine(),
+            Engine::Postgres
+        );
         for sqlite in ["sqlite://data/x.db", "sqlite:x.db", "./x.db", "/tmp/x.db"] {
-            assert_eq!(DatabaseUrl::parse(sqlite).unwrap().engine(), Engine::Sqlite, "{sqlite}");
+            assert_eq!(
+                DatabaseUrl::parse(sqlite).unwrap().engine(),
+                Engine::Sqlite,
+                "{sqlite}"
+            );
         }
         assert_eq!(
             DatabaseUrl::parse("sqlite://data/x.db").unwrap(),
@@ -141,8 +153,17 @@ mod tests {
 
     #[test]
     fn unknown_schemes_and_memory_are_refused() {
-        for bad in ["", "mysql://h/db", "postgre://h/db", "sqlite::memory:", ":memory:"] {
-            assert!(matches!(DatabaseUrl::parse(bad), Err(DbError::InvalidUrl(_))), "{bad}");
+        for bad in [
+            "",
+            "mysql://h/db",
+            "postgre://h/db",
+            "sqlite::memory:",
+            ":memory:",
+        ] {
+            assert!(
+                matches!(DatabaseUrl::parse(bad), Err(DbError::InvalidUrl(_))),
+                "{bad}"
+            );
         }
     }
 
@@ -152,7 +173,9 @@ mod tests {
         let shown = format!("{url} {url:?}");
         assert!(!shown.contains("hunter2") && !shown.contains("x2"), "{shown}");
         assert!(shown.contains("omni:****@db:5432/omni"), "{shown}");
-        let err = DatabaseUrl::parse("mysql://root:hunter2@h/db").unwrap_err().to_string();
+        let err = DatabaseUrl::parse("mysql://root:hunter2@h/db")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("hunter2"), "{err}");
     }
 }

@@ -21,7 +21,8 @@ impl InstanceName {
     /// Validates `value` as an instance name.
     pub fn parse(value: impl Into<String>) -> Result<Self, DomainError> {
         let value = value.into();
-        let rule = "must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit";
+        let rule =
+            "must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit";
         let valid_chars = value
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
@@ -139,10 +140,25 @@ mod tests {
         assert!(PathName::parse("whatsapp_instance", "Minha Loja").is_ok());
         for bad in ["a/b", "a?b", "a#b", "a%2f", " a", "a ", "a\tb", &"x".repeat(129)] {
             let err = PathName::parse("default_agent", bad).unwrap_err();
-            assert!(matches!(err, DomainError::Invalid { field: "default_agent", .. }), "{bad:?}");
+            assert!(
+                matches!(
+                    err,
+                    DomainError::Invalid {
+                        field: "default_agent",
+                        ..
+                    }
+                ),
+                "{bad:?}"
+            );
         }
         let empty = PathName::parse("whatsapp_instance", "").unwrap_err();
-        assert!(matches!(empty, DomainError::Missing { field: "whatsapp_instance", .. }));
+        assert!(matches!(
+            empty,
+            DomainError::Missing {
+                field: "whatsapp_instance",
+                ..
+            }
+        ));
     }
 
     #[test]

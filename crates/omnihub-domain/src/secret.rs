@@ -90,12 +90,18 @@ mod tests {
     fn bad_secrets_are_rejected_with_the_field() {
         assert!(matches!(
             Secret::parse("agent_api_key", ""),
-            Err(DomainError::Missing { field: "agent_api_key", .. })
+            Err(DomainError::Missing {
+                field: "agent_api_key",
+                ..
+            })
         ));
         for bad in ["with space", "tab\tkey", "new\nline", &"k".repeat(4097)] {
             assert!(matches!(
                 Secret::parse("evolution_key", bad),
-                Err(DomainError::Invalid { field: "evolution_key", .. })
+                Err(DomainError::Invalid {
+                    field: "evolution_key",
+                    ..
+                })
             ));
         }
     }

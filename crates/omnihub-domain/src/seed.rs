@@ -34,7 +34,10 @@ pub fn seed_instance_from_env(
     let agent_timeout = match var("AGENT_API_TIMEOUT") {
         None => None,
         Some(text) => Some(text.trim().parse::<i64>().map_err(|_| {
-            DomainError::invalid("AGENT_API_TIMEOUT", "must be a whole number of seconds from 1 to 3600")
+            DomainError::invalid(
+                "AGENT_API_TIMEOUT",
+                "must be a whole number of seconds from 1 to 3600",
+            )
         })?),
     };
     let input = NewInstanceInput {
@@ -59,8 +62,14 @@ fn rename_to_variable(err: DomainError) -> DomainError {
         .find(|(_, field)| *field == err.field())
         .map_or(err.field(), |(variable, _)| *variable);
     match err {
-        DomainError::Invalid { rule, .. } => DomainError::Invalid { field: variable, rule },
-        DomainError::Missing { rule, .. } => DomainError::Missing { field: variable, rule },
+        DomainError::Invalid { rule, .. } => DomainError::Invalid {
+            field: variable,
+            rule,
+        },
+        DomainError::Missing { rule, .. } => DomainError::Missing {
+            field: variable,
+            rule,
+        },
     }
 }
 
@@ -71,8 +80,10 @@ mod tests {
     use super::*;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 

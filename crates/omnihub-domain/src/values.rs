@@ -19,7 +19,8 @@ impl HttpUrl {
         if value.is_empty() {
             return Err(DomainError::missing(field, "must be an http:// or https:// URL"));
         }
-        let rule = "must be an absolute http:// or https:// URL with a host, without credentials, query or fragment";
+        let rule =
+            "must be an absolute http:// or https:// URL with a host, without credentials, query or fragment";
         let parsed = url::Url::parse(&value).map_err(|_| DomainError::invalid(field, rule))?;
         let scheme_ok = matches!(parsed.scheme(), "http" | "https");
         // Credentials in the URL would end up in logs; keys have their own fields.
@@ -35,10 +36,7 @@ impl HttpUrl {
     }
 
     /// Validates an optional URL: `None` or an empty string mean "not configured yet".
-    pub fn parse_optional(
-        field: &'static str,
-        value: Option<String>,
-    ) -> Result<Option<Self>, DomainError> {
+    pub fn parse_optional(field: &'static str, value: Option<String>) -> Result<Option<Self>, DomainError> {
         match value {
             None => Ok(None),
             Some(v) if v.is_empty() => Ok(None),
@@ -132,7 +130,10 @@ mod tests {
     #[test]
     fn optional_urls_treat_empty_as_not_configured() {
         assert_eq!(HttpUrl::parse_optional("evolution_url", None), Ok(None));
-        assert_eq!(HttpUrl::parse_optional("evolution_url", Some(String::new())), Ok(None));
+        assert_eq!(
+            HttpUrl::parse_optional("evolution_url", Some(String::new())),
+            Ok(None)
+        );
         assert!(HttpUrl::parse_optional("evolution_url", Some("x".into())).is_err());
     }
 

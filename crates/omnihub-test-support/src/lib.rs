@@ -61,8 +61,8 @@ impl TestDb {
         admin
             .batch_execute(&format!("CREATE DATABASE \"{name}\""))
             .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
-        let mut parsed = url::Url::parse(&admin_url)
-            .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} is not a URL: {e}"));
+        let mut parsed =
+            url::Url::parse(&admin_url).unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} is not a URL: {e}"));
         parsed.set_path(&format!("/{name}"));
         Self::Postgres {
             admin_url,

@@ -15,7 +15,10 @@ crate::on_both_engines!(crate::bootstrap::scenarios =>
 );
 
 fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-    let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     move |k| map.get(k).cloned()
 }
 
@@ -55,17 +58,30 @@ pub mod scenarios {
         std::thread::sleep(std::time::Duration::from_millis(2));
         db.instances().create(&new_instance("newer")).unwrap();
         let clear = if test_db.is_postgres() { "FALSE" } else { "0" };
-        test_db.execute(&format!("UPDATE instance_configs SET is_default = {clear}")).unwrap();
+        test_db
+            .execute(&format!("UPDATE instance_configs SET is_default = {clear}"))
+            .unwrap();
 
         let outcome = bootstrap(&db, env(SEED)).unwrap();
         assert_eq!(outcome, BootstrapOutcome::Promoted("older".parse_name()));
-        assert_eq!(db.instances().count().unwrap(), 2, "no seed instance when rows exist");
-        assert_eq!(bootstrap(&db, env(SEED)).unwrap(), BootstrapOutcome::AlreadyConfigured);
+        assert_eq!(
+            db.instances().count().unwrap(),
+            2,
+            "no seed instance when rows exist"
+        );
+        assert_eq!(
+            bootstrap(&db, env(SEED)).unwrap(),
+            BootstrapOutcome::AlreadyConfigured
+        );
     }
 
     pub fn invalid_seed_variables_are_reported_by_name(test_db: &TestDb) {
         let db = open(test_db);
-        let err = bootstrap(&db, env(&[("AGENT_API_URL", "agents:8000"), ("AGENT_API_KEY", "k")])).unwrap_err();
+        let err = bootstrap(
+            &db,
+            env(&[("AGENT_API_URL", "agents:8000"), ("AGENT_API_KEY", "k")]),
+        )
+        .unwrap_err();
         assert!(matches!(err, DbError::Invalid(_)), "{err:?}");
         assert!(err.to_string().contains("AGENT_API_URL"), "{err}");
         assert_eq!(db.instances().count().unwrap(), 0);

@@ -23,7 +23,10 @@ crate::on_both_engines!(crate::instances::scenarios =>
 
 fn defaults(db: &Database) -> Vec<String> {
     let all = db.instances().list(0, 1000).unwrap();
-    all.iter().filter(|i| i.is_default).map(|i| i.name.to_string()).collect()
+    all.iter()
+        .filter(|i| i.is_default)
+        .map(|i| i.name.to_string())
+        .collect()
 }
 
 pub mod scenarios {
@@ -36,7 +39,12 @@ pub mod scenarios {
         for n in ["charlie", "alpha", "Bravo"] {
             store.create(&new_instance(n)).unwrap();
         }
-        let names: Vec<String> = store.list(0, 100).unwrap().iter().map(|i| i.name.to_string()).collect();
+        let names: Vec<String> = store
+            .list(0, 100)
+            .unwrap()
+            .iter()
+            .map(|i| i.name.to_string())
+            .collect();
         assert_eq!(names, ["Bravo", "alpha", "charlie"], "ordered by name, as typed");
         assert_eq!(store.list(1, 1).unwrap()[0].name.as_str(), "alpha");
         let got = store.get(&name("alpha")).unwrap();
@@ -56,14 +64,23 @@ pub mod scenarios {
         let err = db.instances().create(&new_instance("dup")).unwrap_err();
         assert!(matches!(err, DbError::Conflict(_)), "{err:?}");
         assert_eq!(err.to_string(), "an instance named 'dup' already exists");
-        assert_eq!(db.instances().count().unwrap(), 1, "the failed create left nothing behind");
+        assert_eq!(
+            db.instances().count().unwrap(),
+            1,
+            "the failed create left nothing behind"
+        );
     }
 
     pub fn absent_instances_are_not_found(test_db: &TestDb) {
         let db = open(test_db);
         let store = db.instances();
         let ghost = name("ghost");
-        let changes = InstanceChangesInput { agent_timeout: Some(5), ..Default::default() }.validate().unwrap();
+        let changes = InstanceChangesInput {
+            agent_timeout: Some(5),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
         for err in [
             store.get(&ghost).unwrap_err(),
             store.update(&ghost, &changes).unwrap_err(),
@@ -164,13 +181,28 @@ pub mod scenarios {
         .unwrap();
         let after = store.update(&name("edit"), &changes).unwrap();
         assert_eq!(after.agent_timeout.secs(), 120);
-        assert_eq!(after.evolution_url.as_ref().map(|u| u.as_str()), Some("https://evo.example.com"));
+        assert_eq!(
+            after.evolution_url.as_ref().map(|u| u.as_str()),
+            Some("https://evo.example.com")
+        );
         assert_eq!(after.session_id_prefix, None);
         let untouched = |i: &InstanceConfig| {
-            (i.agent_api_url.clone(), i.agent_api_key.clone(), i.default_agent.clone(), i.whatsapp_instance.clone(), i.created_at, i.is_default)
+            (
+                i.agent_api_url.clone(),
+                i.agent_api_key.clone(),
+                i.default_agent.clone(),
+                i.whatsapp_instance.clone(),
+                i.created_at,
+                i.is_default,
+            )
         };
         assert_eq!(untouched(&after), untouched(&before));
-        assert!(after.updated_at > before.updated_at, "{} > {}", after.updated_at, before.updated_at);
+        assert!(
+            after.updated_at > before.updated_at,
+            "{} > {}",
+            after.updated_at,
+            before.updated_at
+        );
 
         let unchanged = store.update(&name("edit"), &Default::default()).unwrap();
         assert_eq!(unchanged, after, "an empty update changes nothing");
@@ -191,7 +223,7 @@ pub mod scenarios {
 }
 
 #[test]
-fn unreachable_postgres_reports_the_driver_reason_without_password() {
+fn unreachable_server_reports_the_driver_reason_without_password() {
     let url = DatabaseUrl::parse("postgres://omni:hunter2@127.0.0.1:1/omnihub").unwrap();
     let err = Database::connect(&url).unwrap_err();
     assert!(err.is_unavailable(), "{err:?}");

@@ -12,7 +12,10 @@ pub mod scenarios {
 
     pub fn up_down_up(test_db: &TestDb) {
         let db = open(test_db);
-        assert!(db.migrate().unwrap().is_empty(), "second run finds nothing pending");
+        assert!(
+            db.migrate().unwrap().is_empty(),
+            "second run finds nothing pending"
+        );
         db.instances().create(&new_instance("a")).unwrap();
 
         let reverted = db.revert_all_migrations().unwrap();
@@ -27,7 +30,7 @@ pub mod scenarios {
 }
 
 #[test]
-fn sqlite_and_postgres_migrations_have_the_same_versions() {
+fn both_engines_have_the_same_migration_versions() {
     let (sqlite, postgres) = embedded_migration_versions().unwrap();
     assert!(!sqlite.is_empty());
     assert_eq!(sqlite, postgres);

@@ -35,7 +35,8 @@ fn empty_evolution_settings_mean_not_configured_but_bad_ones_are_rejected() {
 
 #[test]
 fn each_required_field_is_named_when_it_is_wrong() {
-    let cases: [(&str, fn(&mut NewInstanceInput)); 6] = [
+    type Breaker = fn(&mut NewInstanceInput);
+    let cases: [(&str, Breaker); 6] = [
         ("name", |i| i.name = "bad name".into()),
         ("whatsapp_instance", |i| i.whatsapp_instance = String::new()),
         ("agent_api_url", |i| i.agent_api_url = "ftp://x".into()),

@@ -1,0 +1,37 @@
+# omnihub developer commands. `make run` and `make test` are the two set-up commands.
+CARGO ?= cargo
+ARGS ?= list
+
+.PHONY: run test lint fmt build clean
+
+## Build omnihub and run the instance CLI on the embedded SQLite default (./data/omnihub.db).
+## Pass other CLI arguments with ARGS, e.g. make run ARGS="show default".
+run:
+	$(CARGO) build --release --bin omnihub-instance
+	./target/release/omnihub-instance bootstrap
+	./target/release/omnihub-instance $(ARGS)
+
+## The whole test suite: SQLite always; PostgreSQL when OMNIHUB_TEST_POSTGRES_URL is set.
+test:
+	@if [ -n "$$OMNIHUB_TEST_POSTGRES_URL" ]; then \
+		echo "== Running the SQLite and PostgreSQL test suites"; \
+		$(CARGO) test --workspace --locked; \
+	else \
+		echo "== OMNIHUB_TEST_POSTGRES_URL is not set: PostgreSQL tests are SKIPPED, running the SQLite suite only"; \
+		$(CARGO) test --workspace --locked -- --skip postgres && \
+		echo "== PostgreSQL tests were SKIPPED (set OMNIHUB_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test to run them)"; \
+	fi
+
+## Formatting and lints, as CI runs them.
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+build:
+	$(CARGO) build --workspace --release --locked
+
+clean:
+	$(CARGO) clean

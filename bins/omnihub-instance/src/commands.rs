@@ -1,0 +1,184 @@
+//! What each subcommand does: validate input, call the store, render the result.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::{bail, Context};
+use clap::CommandFactory;
+use omnihub_db::{bootstrap_from_env, BootstrapOutcome, Database, DatabaseUrl, DbError};
+use omnihub_domain::{DomainError, InstanceChangesInput, InstanceName, NewInstanceInput};
+
+use crate::render;
+use crate::{AddArgs, Cli, Command, UpdateArgs};
+
+/// Runs one parsed command line, writing results to `out`.
+pub fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
+    if let Command::Update(args) = &cli.command {
+        reject_empty_update(args);
+    }
+    let db = open(cli.database_url)?;
+    let json = cli.json;
+    match cli.command {
+        Command::List => {
+            let instances = db.instances().list(0, i64::MAX)?;
+            render::instance_list(out, &instances, json)?;
+        }
+        Command::Show { name } => {
+            let instance = db.instances().get(&parse_name(name)?)?;
+            render::instance_detail(out, &instance, json)?;
+        }
+        Command::Add(args) => {
+            let new = add_input(args).validate().map_err(flag_error)?;
+            let created = db.instances().create(&new)?;
+            render::changed(out, &created, "created", json)?;
+        }
+        Command::Update(args) => {
+            let name = parse_name(args.name.clone())?;
+            let changes = update_input(args).validate().map_err(flag_error)?;
+            let updated = db.instances().update(&name, &changes)?;
+            render::changed(out, &updated, "updated", json)?;
+        }
+        Command::Delete { name, force } => delete(&db, parse_name(name)?, force, out, json)?,
+        Command::SetDefault { name } => {
+            let instance = db.instances().set_default(&parse_name(name)?)?;
+            render::changed(out, &instance, "made the default", json)?;
+        }
+        Command::Bootstrap => {
+            let outcome = bootstrap_from_env(&db)?;
+            render::bootstrap(out, &outcome, json)?;
+            if outcome == BootstrapOutcome::NothingToSeed && !json {
+                writeln!(
+                    out,
+                    "Set AGENT_API_URL (and AGENT_API_KEY) or use 'omnihub-instance add'."
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Opens and migrates the database named by `--database-url`, `OMNIHUB_DATABASE_URL`,
+/// `DATABASE_URL` or the default SQLite file, in that order.
+fn open(flag: Option<String>) -> anyhow::Result<Database> {
+    let text = flag.or_else(|| std::env::var("DATABASE_URL").ok().filter(|v| !v.is_empty()));
+    let url = match text {
+        Some(text) => DatabaseUrl::parse(&text)?,
+        None => DatabaseUrl::default_sqlite(),
+    };
+    let db = Database::connect(&url)?;
+    db.migrate()?;
+    Ok(db)
+}
+
+fn parse_name(name: String) -> Result<InstanceName, DomainError> {
+    InstanceName::parse(name)
+}
+
+/// `update` without any option is a usage error (exit 2), like a missing argument.
+fn reject_empty_update(args: &UpdateArgs) {
+    let o = &args.optional;
+    let nothing = args.whatsapp_instance.is_none()
+        && args.agent_api_url.is_none()
+        && args.agent_api_key.is_none()
+        && args.default_agent.is_none()
+        && o.evolution_url.is_none()
+        && o.evolution_key.is_none()
+        && o.session_id_prefix.is_none()
+        && o.agent_timeout.is_none()
+        && !o.default;
+    if nothing {
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "update needs at least one option to change (see 'omnihub-instance update --help')",
+            )
+            .exit();
+    }
+}
+
+fn add_input(args: AddArgs) -> NewInstanceInput {
+    NewInstanceInput {
+        name: args.name,
+        evolution_url: args.optional.evolution_url,
+        evolution_key: args.optional.evolution_key,
+        whatsapp_instance: args.whatsapp_instance,
+        session_id_prefix: args.optional.session_id_prefix,
+        agent_api_url: args.agent_api_url,
+        agent_api_key: args.agent_api_key,
+        default_agent: args.default_agent,
+        agent_timeout: args.optional.agent_timeout,
+        is_default: Some(args.optional.default),
+    }
+}
+
+fn update_input(args: UpdateArgs) -> InstanceChangesInput {
+    InstanceChangesInput {
+        evolution_url: args.optional.evolution_url,
+        evolution_key: args.optional.evolution_key,
+        whatsapp_instance: args.whatsapp_instance,
+        session_id_prefix: args.optional.session_id_prefix,
+        agent_api_url: args.agent_api_url,
+        agent_api_key: args.agent_api_key,
+        default_agent: args.default_agent,
+        agent_timeout: args.optional.agent_timeout,
+        is_default: args.optional.default.then_some(true),
+    }
+}
+
+/// Names the flag the admin typed instead of the field (`--agent-api-url`, not `agent_api_url`).
+fn flag_error(err: DomainError) -> anyhow::Error {
+    let field = err.field();
+    let flag = match field {
+        "name" => "NAME".to_owned(),
+        other => format!("--{}", other.replace('_', "-")),
+    };
+    let rule = match &err {
+        DomainError::Invalid { rule, .. } | DomainError::Missing { rule, .. } => rule.clone(),
+    };
+    let verb = if matches!(err, DomainError::Missing { .. }) {
+        "missing"
+    } else {
+        "invalid"
+    };
+    anyhow::anyhow!("{verb} {flag}: {rule}")
+}
+
+fn delete(
+    db: &Database,
+    name: InstanceName,
+    force: bool,
+    out: &mut impl Write,
+    json: bool,
+) -> anyhow::Result<()> {
+    let mut force = force;
+    if !force {
+        let instance = db.instances().get(&name)?;
+        if !std::io::stdin().is_terminal() {
+            bail!("refusing to delete instance '{name}' without confirmation: stdin is not a terminal, use --force");
+        }
+        let last = db.instances().count()? == 1;
+        let mut question = format!("Delete instance '{name}'");
+        if instance.is_default {
+            question.push_str(" (DEFAULT)");
+        }
+        if last {
+            question.push_str(", the last instance");
+        }
+        eprint!("{question}? [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .context("cannot read the answer")?;
+        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            writeln!(out, "Deletion cancelled.")?;
+            return Ok(());
+        }
+        // The admin confirmed knowing it is the last one: that is the force the store asks for.
+        force = last;
+    }
+    match db.instances().delete(&name, force) {
+        Ok(outcome) => render::deleted(out, &outcome, json),
+        Err(DbError::Conflict(reason)) => bail!("{reason} (use --force)"),
+        Err(err) => Err(err.into()),
+    }
+}

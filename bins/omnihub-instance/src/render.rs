@@ -1,0 +1,166 @@
+//! Output: comfy-table tables and sentences for people, JSON for scripts. Keys stay masked.
+
+use std::io::{self, Write};
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use omnihub_db::{BootstrapOutcome, DeleteOutcome};
+use omnihub_domain::InstanceConfig;
+use serde_json::json;
+
+const NOT_CONFIGURED: &str = "(not configured)";
+
+/// `list`: a table, or "No instances found".
+pub fn instance_list(out: &mut impl Write, instances: &[InstanceConfig], json: bool) -> io::Result<()> {
+    if json {
+        return write_json(out, &instances);
+    }
+    if instances.is_empty() {
+        return writeln!(out, "No instances found");
+    }
+    let mut table = new_table();
+    table.set_header([
+        "Name",
+        "WhatsApp instance",
+        "Agent API URL",
+        "Default agent",
+        "Timeout",
+        "Default",
+    ]);
+    for i in instances {
+        table.add_row([
+            i.name.to_string(),
+            i.whatsapp_instance.to_string(),
+            i.agent_api_url.to_string(),
+            i.default_agent.to_string(),
+            format!("{}s", i.agent_timeout.secs()),
+            if i.is_default { "✓" } else { "" }.to_owned(),
+        ]);
+    }
+    writeln!(out, "{table}")
+}
+
+/// `show`: every field, keys masked.
+pub fn instance_detail(out: &mut impl Write, i: &InstanceConfig, json: bool) -> io::Result<()> {
+    if json {
+        return write_json(out, i);
+    }
+    let mut table = new_table();
+    table.set_header(["Field", "Value"]);
+    let rows = [
+        ("ID", i.id.to_string()),
+        ("Name", i.name.to_string()),
+        (
+            "Evolution URL",
+            i.evolution_url
+                .as_ref()
+                .map_or(NOT_CONFIGURED.into(), ToString::to_string),
+        ),
+        (
+            "Evolution key",
+            i.evolution_key
+                .as_ref()
+                .map_or(NOT_CONFIGURED.into(), |k| k.masked()),
+        ),
+        ("WhatsApp instance", i.whatsapp_instance.to_string()),
+        (
+            "Session ID prefix",
+            i.session_id_prefix
+                .clone()
+                .unwrap_or_else(|| format!("(none: sessions are named {}_<user>)", i.name)),
+        ),
+        ("Agent API URL", i.agent_api_url.to_string()),
+        ("Agent API key", i.agent_api_key.masked()),
+        ("Default agent", i.default_agent.to_string()),
+        ("Agent timeout", format!("{}s", i.agent_timeout.secs())),
+        ("Default", if i.is_default { "yes" } else { "no" }.to_owned()),
+        (
+            "Created",
+            i.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        ),
+        (
+            "Updated",
+            i.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        ),
+    ];
+    for (field, value) in rows {
+        table.add_row([field.to_owned(), value]);
+    }
+    writeln!(out, "{table}")
+}
+
+/// `add`, `update`, `set-default`: one sentence, or the instance as JSON.
+pub fn changed(out: &mut impl Write, i: &InstanceConfig, what: &str, json: bool) -> io::Result<()> {
+    if json {
+        return write_json(out, i);
+    }
+    let default = if i.is_default {
+        " It is the default instance."
+    } else {
+        ""
+    };
+    writeln!(out, "Instance '{}' {what}.{default}", i.name)
+}
+
+/// `delete`: what was deleted and which instance became the default.
+pub fn deleted(out: &mut impl Write, outcome: &DeleteOutcome, json: bool) -> anyhow::Result<()> {
+    if json {
+        let promoted = outcome.promoted.as_ref().map(ToString::to_string);
+        write_json(
+            out,
+            &json!({ "deleted": outcome.deleted.to_string(), "promoted_default": promoted }),
+        )?;
+        return Ok(());
+    }
+    writeln!(out, "Instance '{}' deleted.", outcome.deleted)?;
+    if let Some(promoted) = &outcome.promoted {
+        writeln!(out, "Instance '{promoted}' is now the default.")?;
+    }
+    Ok(())
+}
+
+/// `bootstrap`: what changed, if anything.
+pub fn bootstrap(out: &mut impl Write, outcome: &BootstrapOutcome, json: bool) -> io::Result<()> {
+    let (code, name, sentence) = match outcome {
+        BootstrapOutcome::Created(n) => (
+            "created",
+            Some(n),
+            format!("Instance '{n}' created from the environment and made the default."),
+        ),
+        BootstrapOutcome::Promoted(n) => (
+            "promoted",
+            Some(n),
+            format!("No default instance was set; '{n}' (the oldest) is now the default."),
+        ),
+        BootstrapOutcome::AlreadyConfigured => (
+            "unchanged",
+            None,
+            "A default instance already exists; nothing changed.".to_owned(),
+        ),
+        BootstrapOutcome::NothingToSeed => (
+            "nothing_to_seed",
+            None,
+            "No instances exist and AGENT_API_URL is not set; nothing to create.".to_owned(),
+        ),
+    };
+    if json {
+        return write_json(
+            out,
+            &json!({ "outcome": code, "instance": name.map(ToString::to_string) }),
+        );
+    }
+    writeln!(out, "{sentence}")
+}
+
+fn new_table() -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    table
+}
+
+fn write_json(out: &mut impl Write, value: &impl serde::Serialize) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)
+}
