@@ -1,7 +1,10 @@
 //! Runs the real `omnihub-instance` binary on temporary databases and checks its output,
 //! exit codes and that no full secret is ever printed.
 
-#![expect(clippy::unwrap_used, reason = "a test should stop loudly at the first unexpected error")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test should stop loudly at the first unexpected error"
+)]
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -3,7 +3,10 @@
 //! Every scenario runs on both engines, each on its own fresh database. Test names contain
 //! `sqlite` or `postgres`; `make test` skips the latter when no server is configured.
 
-#![expect(clippy::unwrap_used, reason = "a test should stop loudly at the first unexpected error")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test should stop loudly at the first unexpected error"
+)]
 
 mod bootstrap;
 mod instances;
