@@ -1,0 +1,64 @@
+//! The route table and middleware stack, shared by the binary and the in-process tests.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, NormalizePath, TrailingSlash};
+use actix_web::{web, App, Error};
+
+use crate::extract::{json_config, json_error_pages, query_config, route_not_found};
+use crate::handlers::{instances, ops};
+use crate::middleware::{observe, require_api_key};
+use crate::state::AppState;
+
+/// Builds the application: operations routes at the root, the admin API under `/api/v1`
+/// (behind the API key), JSON errors everywhere, and the access log around it all.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(json_config())
+        .app_data(query_config())
+        .configure(routes)
+        .default_service(web::to(route_not_found))
+        .wrap(json_error_pages())
+        // The seed's clients call `/api/v1/instances/`; trailing slashes are dropped.
+        .wrap(NormalizePath::new(TrailingSlash::Trim))
+        .wrap(from_fn(observe))
+}
+
+/// Every route, sorted by path.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(ops::health))
+        .route("/metrics", web::get().to(ops::metrics))
+        .route("/ready", web::get().to(ops::ready))
+        .service(
+            web::scope("/api/v1")
+                .wrap(from_fn(require_api_key))
+                .route("/default-instance", web::get().to(instances::default_instance))
+                .service(
+                    web::resource("/instances")
+                        .route(web::get().to(instances::list))
+                        .route(web::post().to(instances::create)),
+                )
+                .service(
+                    web::resource("/instances/{name}")
+                        .route(web::get().to(instances::get))
+                        .route(web::put().to(instances::update))
+                        .route(web::delete().to(instances::delete)),
+                )
+                .route(
+                    "/instances/{name}/set-default",
+                    web::post().to(instances::set_default),
+                )
+                .route("/openapi.json", web::get().to(ops::openapi)),
+        );
+}

@@ -1,0 +1,188 @@
+//! The admin API's JSON shapes (request and response bodies), documented for OpenAPI.
+
+use omnihub_domain::{InstanceChangesInput, InstanceConfig, NewInstanceInput};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// An instance as the API returns it: every column, keys masked, timestamps in UTC.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InstanceResponse {
+    /// Database id.
+    pub id: i64,
+    /// Unique instance name.
+    #[schema(example = "support")]
+    pub name: String,
+    /// Evolution API base URL; null until configured.
+    pub evolution_url: Option<String>,
+    /// Evolution API key, masked (`****abcd`); null until configured.
+    #[schema(example = "****abcd")]
+    pub evolution_key: Option<String>,
+    /// Instance name on the Evolution server.
+    pub whatsapp_instance: String,
+    /// Prefix of agent session names; null means `{name}_`.
+    pub session_id_prefix: Option<String>,
+    /// Agent API base URL.
+    pub agent_api_url: String,
+    /// Agent API key, masked.
+    #[schema(example = "****wxyz")]
+    pub agent_api_key: String,
+    /// The agent that answers.
+    pub default_agent: String,
+    /// Seconds to wait for the agent (1-3600).
+    pub agent_timeout: u32,
+    /// Whether the legacy `/webhook/evolution` route means this instance.
+    pub is_default: bool,
+    /// Creation time, ISO-8601 UTC.
+    #[schema(example = "2026-11-28T19:40:00.123456Z")]
+    pub created_at: String,
+    /// Last change, ISO-8601 UTC.
+    pub updated_at: String,
+}
+
+impl From<InstanceConfig> for InstanceResponse {
+    fn from(i: InstanceConfig) -> Self {
+        let time = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        Self {
+            id: i.id,
+            name: i.name.to_string(),
+            evolution_url: i.evolution_url.map(|u| u.to_string()),
+            evolution_key: i.evolution_key.map(|k| k.masked()),
+            whatsapp_instance: i.whatsapp_instance.to_string(),
+            session_id_prefix: i.session_id_prefix,
+            agent_api_url: i.agent_api_url.to_string(),
+            agent_api_key: i.agent_api_key.masked(),
+            default_agent: i.default_agent.to_string(),
+            agent_timeout: i.agent_timeout.secs(),
+            is_default: i.is_default,
+            created_at: time(i.created_at),
+            updated_at: time(i.updated_at),
+        }
+    }
+}
+
+/// Body of `POST /api/v1/instances`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInstanceRequest {
+    /// 1-64 characters of letters, digits, `.`, `_`, `-`, starting with a letter or digit.
+    #[schema(example = "support")]
+    pub name: String,
+    /// Evolution API base URL (http/https); empty or absent: not configured yet.
+    #[serde(default)]
+    pub evolution_url: Option<String>,
+    /// Evolution API key; empty or absent: not configured yet.
+    #[serde(default)]
+    pub evolution_key: Option<String>,
+    /// Instance name on the Evolution server.
+    pub whatsapp_instance: String,
+    /// Prefix of agent session names.
+    #[serde(default)]
+    pub session_id_prefix: Option<String>,
+    /// Agent API base URL (http/https).
+    #[schema(example = "http://localhost:8001")]
+    pub agent_api_url: String,
+    /// Agent API key.
+    pub agent_api_key: String,
+    /// The agent that answers.
+    pub default_agent: String,
+    /// Seconds to wait for the agent, 1-3600 (default 60).
+    #[serde(default)]
+    pub agent_timeout: Option<i64>,
+    /// Make it the default instance (the first instance always is).
+    #[serde(default)]
+    pub is_default: Option<bool>,
+}
+
+impl From<CreateInstanceRequest> for NewInstanceInput {
+    fn from(r: CreateInstanceRequest) -> Self {
+        Self {
+            name: r.name,
+            evolution_url: r.evolution_url,
+            evolution_key: r.evolution_key,
+            whatsapp_instance: r.whatsapp_instance,
+            session_id_prefix: r.session_id_prefix,
+            agent_api_url: r.agent_api_url,
+            agent_api_key: r.agent_api_key,
+            default_agent: r.default_agent,
+            agent_timeout: r.agent_timeout,
+            is_default: r.is_default,
+        }
+    }
+}
+
+/// Body of `PUT /api/v1/instances/{name}`: only the fields given change.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateInstanceRequest {
+    /// New Evolution URL; empty string clears it.
+    #[serde(default)]
+    pub evolution_url: Option<String>,
+    /// New Evolution key; empty string clears it.
+    #[serde(default)]
+    pub evolution_key: Option<String>,
+    /// New Evolution instance name.
+    #[serde(default)]
+    pub whatsapp_instance: Option<String>,
+    /// New session prefix; empty string clears it.
+    #[serde(default)]
+    pub session_id_prefix: Option<String>,
+    /// New agent API URL.
+    #[serde(default)]
+    pub agent_api_url: Option<String>,
+    /// New agent API key.
+    #[serde(default)]
+    pub agent_api_key: Option<String>,
+    /// New agent name.
+    #[serde(default)]
+    pub default_agent: Option<String>,
+    /// New timeout in seconds (1-3600).
+    #[serde(default)]
+    pub agent_timeout: Option<i64>,
+    /// `true` makes it the default; `false` is refused (make another instance the default).
+    #[serde(default)]
+    pub is_default: Option<bool>,
+}
+
+impl From<UpdateInstanceRequest> for InstanceChangesInput {
+    fn from(r: UpdateInstanceRequest) -> Self {
+        Self {
+            evolution_url: r.evolution_url,
+            evolution_key: r.evolution_key,
+            whatsapp_instance: r.whatsapp_instance,
+            session_id_prefix: r.session_id_prefix,
+            agent_api_url: r.agent_api_url,
+            agent_api_key: r.agent_api_key,
+            default_agent: r.default_agent,
+            agent_timeout: r.agent_timeout,
+            is_default: r.is_default,
+        }
+    }
+}
+
+/// Paging of `GET /api/v1/instances`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Instances to skip (default 0).
+    pub skip: Option<i64>,
+    /// Most instances to return, 1-1000 (default 100).
+    pub limit: Option<i64>,
+}
+
+/// Options of `DELETE /api/v1/instances/{name}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteQuery {
+    /// Required to delete the last instance.
+    pub force: Option<bool>,
+}
+
+/// Body of `/health` and `/ready`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusResponse {
+    /// `ok`, `ready` or `unavailable`.
+    pub status: &'static str,
+    /// Database engine, for `/ready`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+}

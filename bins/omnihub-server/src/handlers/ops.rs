@@ -1,0 +1,56 @@
+//! Operations endpoints: liveness, readiness, metrics and the OpenAPI document.
+
+use actix_web::http::header::ContentType;
+use actix_web::{web, HttpResponse};
+use utoipa::OpenApi;
+
+use crate::dto::StatusResponse;
+use crate::error::ApiError;
+use crate::openapi::AdminApiDoc;
+use crate::state::AppState;
+
+/// Liveness: 200 while the process runs.
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(StatusResponse {
+        status: "ok",
+        database: None,
+    })
+}
+
+/// Readiness: 200 when the database answers, 503 otherwise.
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let engine = state.database().engine().to_string();
+    match state.db(|db| db.ping()).await {
+        Ok(()) => HttpResponse::Ok().json(StatusResponse {
+            status: "ready",
+            database: Some(engine),
+        }),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness check failed");
+            HttpResponse::ServiceUnavailable().json(StatusResponse {
+                status: "unavailable",
+                database: Some(engine),
+            })
+        }
+    }
+}
+
+/// Prometheus metrics in the text exposition format.
+pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let text = state
+        .metrics()
+        .render(state.database().pool_state())
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(text))
+}
+
+/// The OpenAPI 3 description of the admin API, generated from the handlers.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta",
+    responses((status = 200, description = "OpenAPI 3 document")),
+    security(("api_key" = []), ("bearer" = [])))]
+pub async fn openapi() -> Result<HttpResponse, ApiError> {
+    let json = AdminApiDoc::openapi().to_json().map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().content_type(ContentType::json()).body(json))
+}
