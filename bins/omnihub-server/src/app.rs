@@ -37,13 +37,14 @@ pub fn app(
 
 /// Every route, sorted by path.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(ops::health))
-        .route("/metrics", web::get().to(ops::metrics))
-        .route("/ready", web::get().to(ops::ready))
+    // Resources (not bare routes) so a wrong method is a 405, not a 404.
+    cfg.service(web::resource("/health").get(ops::health))
+        .service(web::resource("/metrics").get(ops::metrics))
+        .service(web::resource("/ready").get(ops::ready))
         .service(
             web::scope("/api/v1")
                 .wrap(from_fn(require_api_key))
-                .route("/default-instance", web::get().to(instances::default_instance))
+                .service(web::resource("/default-instance").get(instances::default_instance))
                 .service(
                     web::resource("/instances")
                         .route(web::get().to(instances::list))

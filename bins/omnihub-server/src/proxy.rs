@@ -27,8 +27,9 @@ impl IpNet {
         let ip = canonical(ip);
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                masked(u128::from(u32::from(net)) << 96, self.prefix + 96)
-                    == masked(u128::from(u32::from(ip)) << 96, self.prefix + 96)
+                // IPv4 bits sit at the top of the u128, so the prefix mask applies unchanged.
+                masked(u128::from(u32::from(net)) << 96, self.prefix)
+                    == masked(u128::from(u32::from(ip)) << 96, self.prefix)
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
                 masked(u128::from(net), self.prefix) == masked(u128::from(ip), self.prefix)

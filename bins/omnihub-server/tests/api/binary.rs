@@ -1,0 +1,280 @@
+//! Tests that only make sense against the real binary: start-up configuration, the closed
+//! admin API, the CLI and the API on one database, readiness while the database goes away.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use omnihub_test_support::TestDb;
+use serde_json::json;
+
+use crate::scenarios::{instance_body, AGENT_KEY, EVOLUTION_KEY};
+use crate::support::{Api, Req, ServerProcess, ADMIN_KEY};
+
+#[test]
+fn without_an_api_key_the_admin_api_is_closed() {
+    let db = TestDb::sqlite();
+    let server = ServerProcess::start(db.url(), None, &[]);
+    for req in [
+        Req::new("GET", "/api/v1/instances"),
+        Req::new("GET", "/api/v1/instances").header("x-api-key", "anything-0123456789"),
+        Req::new("POST", "/api/v1/instances")
+            .header("authorization", "Bearer x")
+            .json(&instance_body("a")),
+    ] {
+        let body = server.send(req).expect(401, Some("admin_api_disabled"));
+        assert!(
+            body["message"].as_str().unwrap().contains("OMNIHUB_API_KEY"),
+            "{body}"
+        );
+    }
+    server.send(Req::new("GET", "/health")).expect(200, None);
+    assert!(
+        server.log_text().contains("OMNIHUB_API_KEY is not set"),
+        "{}",
+        server.log_text()
+    );
+}
+
+#[test]
+fn invalid_configuration_stops_start_up_naming_the_variable() {
+    let db = TestDb::sqlite();
+    let output = Command::new(env!("CARGO_BIN_EXE_omnihub-server"))
+        .env("OMNIHUB_DATABASE_URL", db.url())
+        .env("OMNIHUB_PORT", "not-a-port")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.starts_with("error: invalid OMNIHUB_PORT: "), "{err}");
+    let output = Command::new(env!("CARGO_BIN_EXE_omnihub-server"))
+        .env("OMNIHUB_DATABASE_URL", "postgres://omni:hunter2@127.0.0.1:1/x")
+        .env("OMNIHUB_PORT", "0")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("cannot connect to the database at postgres://omni:****@127.0.0.1:1/x"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2") && !String::from_utf8_lossy(&output.stdout).contains("hunter2"));
+}
+
+#[test]
+fn start_up_seeds_the_default_instance_and_logs_no_secret() {
+    let db = TestDb::sqlite();
+    let server = ServerProcess::start(
+        db.url(),
+        Some(ADMIN_KEY),
+        &[
+            ("AGENT_API_URL", "http://agents:8000"),
+            ("AGENT_API_KEY", AGENT_KEY),
+            ("EVOLUTION_API_KEY", EVOLUTION_KEY),
+        ],
+    );
+    let default = server
+        .send(Req::admin("GET", "/api/v1/default-instance"))
+        .expect(200, None);
+    assert_eq!(default["name"], "default");
+    let logs = server.log_text();
+    assert!(
+        logs.contains("engine=SQLite") && logs.contains("listening on http://127.0.0.1:"),
+        "{logs}"
+    );
+    assert!(logs.contains("created the default instance"), "{logs}");
+    for secret in [AGENT_KEY, EVOLUTION_KEY, ADMIN_KEY] {
+        assert!(!logs.contains(secret), "{logs}");
+    }
+}
+
+#[test]
+fn oversized_bodies_get_413_without_a_dropped_connection() {
+    let db = TestDb::sqlite();
+    let server = ServerProcess::start(db.url(), Some(ADMIN_KEY), &[]);
+    // 2 MiB with a Content-Length, and the same streamed without one (chunked).
+    let body = vec![b'a'; 2 * 1024 * 1024];
+    let known = server.send(Req::admin("POST", "/api/v1/instances").raw("application/json", body.clone()));
+    known.expect(413, Some("payload_too_large"));
+    let chunked = reqwest::blocking::Client::new()
+        .post(format!("{}/api/v1/instances", server.base))
+        .header("x-api-key", ADMIN_KEY)
+        .header("content-type", "application/json")
+        .body(reqwest::blocking::Body::new(std::io::Cursor::new(body)))
+        .send()
+        .unwrap();
+    assert_eq!(chunked.status().as_u16(), 413);
+    server.send(Req::new("GET", "/health")).expect(200, None);
+}
+
+fn cli(db_url: &str, args: &[&str]) -> std::process::Output {
+    let cli = std::path::Path::new(env!("CARGO_BIN_EXE_omnihub-server")).with_file_name("omnihub-instance");
+    assert!(
+        cli.exists(),
+        "build omnihub-instance first (cargo test --workspace does)"
+    );
+    Command::new(cli)
+        .env("OMNIHUB_DATABASE_URL", db_url)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn api_and_cli_see_each_others_changes(db: &TestDb) {
+    let server = ServerProcess::start(db.url(), Some(ADMIN_KEY), &[]);
+    server
+        .send(Req::admin("POST", "/api/v1/instances").json(&instance_body("from-api")))
+        .expect(201, None);
+    let shown = cli(db.url(), &["--json", "show", "from-api"]);
+    assert_eq!(
+        shown.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    let add = cli(
+        db.url(),
+        &[
+            "add",
+            "from-cli",
+            "--whatsapp-instance",
+            "w",
+            "--agent-api-url",
+            "http://a:1",
+            "--agent-api-key",
+            "k-0123456789",
+            "--default-agent",
+            "x",
+        ],
+    );
+    assert_eq!(
+        add.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    // The admin API reads the database on every request: no stale copy at all.
+    server
+        .send(Req::admin("GET", "/api/v1/instances/from-cli"))
+        .expect(200, None);
+    cli(db.url(), &["update", "from-api", "--agent-timeout", "77"]);
+    let updated = server
+        .send(Req::admin("GET", "/api/v1/instances/from-api"))
+        .expect(200, None);
+    assert_eq!(updated["agent_timeout"], json!(77));
+}
+
+#[test]
+fn sqlite_api_and_cli_see_each_others_changes() {
+    api_and_cli_see_each_others_changes(&TestDb::sqlite());
+}
+
+#[test]
+fn postgres_api_and_cli_see_each_others_changes() {
+    api_and_cli_see_each_others_changes(&TestDb::postgres());
+}
+
+/// A TCP forwarder between the server and PostgreSQL that the test can cut and restore.
+struct CuttableProxy {
+    port: u16,
+    open: Arc<AtomicBool>,
+}
+
+impl CuttableProxy {
+    fn start(upstream_port: u16) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = Arc::new(AtomicBool::new(true));
+        let flag = open.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().map_while(Result::ok) {
+                if !flag.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection is refused-ish
+                }
+                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream_port)) else {
+                    continue;
+                };
+                let flag = flag.clone();
+                pipe(
+                    client.try_clone().unwrap(),
+                    server.try_clone().unwrap(),
+                    flag.clone(),
+                );
+                pipe(server, client, flag);
+            }
+        });
+        Self { port, open }
+    }
+}
+
+fn pipe(mut from: TcpStream, mut to: TcpStream, open: Arc<AtomicBool>) {
+    from.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            if !open.load(Ordering::SeqCst) {
+                let _ = to.shutdown(std::net::Shutdown::Both);
+                let _ = from.shutdown(std::net::Shutdown::Both);
+                return;
+            }
+            match from.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    if to.write_all(&buf[..n]).is_err() {
+                        return;
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => return,
+            }
+        }
+    });
+}
+
+fn wait_for_status(server: &ServerProcess, status: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let resp = server.send(Req::new("GET", "/ready"));
+        if resp.status == status {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/ready stayed {} ({})",
+            resp.status,
+            resp.text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn postgres_ready_turns_503_while_the_database_is_away_and_200_when_it_returns() {
+    let db = TestDb::postgres();
+    let mut url = url::Url::parse(db.url()).unwrap();
+    let upstream = url.port().unwrap_or(5432);
+    let proxy = CuttableProxy::start(upstream);
+    url.set_port(Some(proxy.port)).unwrap();
+    let server = ServerProcess::start(url.as_str(), Some(ADMIN_KEY), &[]);
+    wait_for_status(&server, 200);
+    proxy.open.store(false, Ordering::SeqCst);
+    wait_for_status(&server, 503);
+    let body = server.send(Req::new("GET", "/ready")).json();
+    assert_eq!(body["status"], "unavailable");
+    server
+        .send(Req::admin("GET", "/api/v1/instances"))
+        .expect(503, Some("database_unavailable"));
+    server.send(Req::new("GET", "/health")).expect(200, None);
+    proxy.open.store(true, Ordering::SeqCst);
+    wait_for_status(&server, 200);
+    server
+        .send(Req::admin("GET", "/api/v1/instances"))
+        .expect(200, None);
+}

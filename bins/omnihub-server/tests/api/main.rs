@@ -1,0 +1,47 @@
+//! The admin API suite, run in process (actix test service) and against the real binary,
+//! each on SQLite and on PostgreSQL (a fresh database per test).
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test should stop loudly at the first unexpected error"
+)]
+
+mod binary;
+mod scenarios;
+mod support;
+
+/// For each scenario, four tests: `{in_process,binary}::{sqlite,postgres}::NAME`.
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod in_process {
+            mod sqlite { $( #[test] fn $name() {
+                let db = omnihub_test_support::TestDb::sqlite();
+                crate::scenarios::$name(&crate::support::in_process(db.url(), Some(crate::support::ADMIN_KEY)));
+            } )* }
+            mod postgres { $( #[test] fn $name() {
+                let db = omnihub_test_support::TestDb::postgres();
+                crate::scenarios::$name(&crate::support::in_process(db.url(), Some(crate::support::ADMIN_KEY)));
+            } )* }
+        }
+        mod binary_suite {
+            mod sqlite { $( #[test] fn $name() {
+                let db = omnihub_test_support::TestDb::sqlite();
+                crate::scenarios::$name(&crate::support::ServerProcess::start(db.url(), Some(crate::support::ADMIN_KEY), &[]));
+            } )* }
+            mod postgres { $( #[test] fn $name() {
+                let db = omnihub_test_support::TestDb::postgres();
+                crate::scenarios::$name(&crate::support::ServerProcess::start(db.url(), Some(crate::support::ADMIN_KEY), &[]));
+            } )* }
+        }
+    };
+}
+
+suite!(
+    operations_endpoints_answer,
+    authentication_accepts_both_header_styles_only_with_the_right_key,
+    instance_lifecycle_through_every_route,
+    caller_mistakes_get_the_documented_json_errors,
+    paging_is_validated,
+    openapi_lists_every_admin_route_and_parses,
+    secrets_never_appear_in_full,
+);
