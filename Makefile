@@ -1,15 +1,14 @@
 # omnihub developer commands. `make run` and `make test` are the two set-up commands.
 CARGO ?= cargo
-ARGS ?= list
 
 .PHONY: run test lint fmt build clean
 
-## Build omnihub and run the instance CLI on the embedded SQLite default (./data/omnihub.db).
-## Pass other CLI arguments with ARGS, e.g. make run ARGS="show default".
+## Build in release mode and start omnihub-server on the embedded SQLite default
+## (./data/omnihub.db), configured from the environment and .env. Ctrl-C stops it.
+## The CLI is built alongside: ./target/release/omnihub-instance --help
 run:
-	$(CARGO) build --release --bin omnihub-instance
-	./target/release/omnihub-instance bootstrap
-	./target/release/omnihub-instance $(ARGS)
+	$(CARGO) build --release --locked --bin omnihub-server --bin omnihub-instance
+	./target/release/omnihub-server
 
 ## The whole test suite: SQLite always; PostgreSQL when OMNIHUB_TEST_POSTGRES_URL is set.
 test:

@@ -1,0 +1,120 @@
+//! Deleting, bootstrapping, help texts and the PostgreSQL engine.
+
+use omnihub_test_support::TestDb;
+use serde_json::Value;
+
+use crate::{add_args, assert_code, run_in, stderr, stdout, AGENT_KEY};
+
+#[test]
+fn delete_refuses_without_a_terminal_and_promotes_with_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_in(d, &add_args("first", &[]), &[]);
+    run_in(d, &add_args("second", &[]), &[]);
+    let out = run_in(d, &["delete", "first"], &[]);
+    assert_code(&out, 1);
+    assert!(
+        stderr(&out).contains("stdin is not a terminal, use --force"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&run_in(d, &["list"], &[])).contains("first"),
+        "nothing was deleted"
+    );
+
+    let out = run_in(d, &["delete", "first", "--force"], &[]);
+    assert_code(&out, 0);
+    assert_eq!(
+        stdout(&out),
+        "Instance 'first' deleted.\nInstance 'second' is now the default.\n"
+    );
+    let out = run_in(d, &["--json", "delete", "second", "--force"], &[]);
+    let body: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"deleted": "second", "promoted_default": null})
+    );
+    assert_code(&run_in(d, &["delete", "second", "--force"], &[]), 1);
+}
+
+#[test]
+fn bootstrap_seeds_from_environment_or_dotenv_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = run_in(d, &["bootstrap"], &[]);
+    assert_code(&out, 0);
+    assert!(
+        stdout(&out).starts_with("No instances exist and AGENT_API_URL is not set"),
+        "{}",
+        stdout(&out)
+    );
+
+    std::fs::write(
+        d.join(".env"),
+        format!(
+            "AGENT_API_URL=http://agents:8000\nAGENT_API_KEY={AGENT_KEY}\nDEFAULT_AGENT_NAME=from_dotenv\n"
+        ),
+    )
+    .unwrap();
+    let out = run_in(d, &["bootstrap"], &[("DEFAULT_AGENT_NAME", "from_env")]);
+    assert_eq!(
+        stdout(&out),
+        "Instance 'default' created from the environment and made the default.\n"
+    );
+    let default: Value =
+        serde_json::from_str(&stdout(&run_in(d, &["--json", "show", "default"], &[]))).unwrap();
+    assert_eq!(
+        default["default_agent"], "from_env",
+        "the environment wins over .env"
+    );
+    assert_eq!(default["is_default"], true);
+
+    let again = run_in(d, &["--json", "bootstrap"], &[]);
+    let body: Value = serde_json::from_str(&stdout(&again)).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"outcome": "unchanged", "instance": null})
+    );
+}
+
+#[test]
+fn help_explains_every_flag_of_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let flags = [
+        "--whatsapp-instance",
+        "--agent-api-url",
+        "--agent-api-key",
+        "--default-agent",
+        "--evolution-url",
+        "--evolution-key",
+        "--session-id-prefix",
+        "--agent-timeout",
+        "--default",
+        "--database-url",
+        "--json",
+    ];
+    for command in ["add", "update"] {
+        let help = stdout(&run_in(dir.path(), &[command, "--help"], &[]));
+        for flag in flags {
+            assert!(help.contains(flag), "{command} --help lacks {flag}: {help}");
+        }
+    }
+    for command in ["list", "show", "delete", "set-default", "bootstrap"] {
+        let out = run_in(dir.path(), &[command, "--help"], &[]);
+        assert_code(&out, 0);
+        assert!(stdout(&out).contains("--database-url"), "{command}");
+    }
+    assert!(stdout(&run_in(dir.path(), &["delete", "--help"], &[])).contains("--force"));
+}
+
+#[test]
+fn postgres_database_works_like_sqlite() {
+    let test_db = TestDb::postgres();
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("OMNIHUB_DATABASE_URL", test_db.url())];
+    assert_code(&run_in(dir.path(), &add_args("pgbot", &[]), &env), 0);
+    let list = stdout(&run_in(dir.path(), &["list"], &env));
+    assert!(list.contains("pgbot") && list.contains('✓'), "{list}");
+    assert!(!dir.path().join("data").exists(), "no SQLite file was created");
+}
