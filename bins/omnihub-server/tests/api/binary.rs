@@ -1,12 +1,7 @@
 //! Tests that only make sense against the real binary: start-up configuration, the closed
-//! admin API, the CLI and the API on one database, readiness while the database goes away.
+//! admin API, the CLI and the API on one database, logging behind proxies, SIGTERM.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use omnihub_test_support::TestDb;
 use serde_json::json;
@@ -177,104 +172,39 @@ fn postgres_api_and_cli_see_each_others_changes() {
     api_and_cli_see_each_others_changes(&TestDb::postgres());
 }
 
-/// A TCP forwarder between the server and PostgreSQL that the test can cut and restore.
-struct CuttableProxy {
-    port: u16,
-    open: Arc<AtomicBool>,
-}
+#[test]
+fn client_address_comes_from_forwarded_for_only_behind_a_trusted_proxy() {
+    let db = TestDb::sqlite();
+    let trusting = ServerProcess::start(
+        db.url(),
+        Some(ADMIN_KEY),
+        &[("OMNIHUB_TRUSTED_PROXIES", "127.0.0.1")],
+    );
+    trusting.send(Req::new("GET", "/health").header("x-forwarded-for", "6.6.6.6, 198.51.100.7"));
+    let logs = trusting.log_text();
+    assert!(logs.contains("client=198.51.100.7"), "{logs}");
 
-impl CuttableProxy {
-    fn start(upstream_port: u16) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let open = Arc::new(AtomicBool::new(true));
-        let flag = open.clone();
-        std::thread::spawn(move || {
-            for client in listener.incoming().map_while(Result::ok) {
-                if !flag.load(Ordering::SeqCst) {
-                    continue; // dropped: the connection is refused-ish
-                }
-                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream_port)) else {
-                    continue;
-                };
-                let flag = flag.clone();
-                pipe(
-                    client.try_clone().unwrap(),
-                    server.try_clone().unwrap(),
-                    flag.clone(),
-                );
-                pipe(server, client, flag);
-            }
-        });
-        Self { port, open }
-    }
-}
-
-fn pipe(mut from: TcpStream, mut to: TcpStream, open: Arc<AtomicBool>) {
-    from.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 16 * 1024];
-        loop {
-            if !open.load(Ordering::SeqCst) {
-                let _ = to.shutdown(std::net::Shutdown::Both);
-                let _ = from.shutdown(std::net::Shutdown::Both);
-                return;
-            }
-            match from.read(&mut buf) {
-                Ok(0) => return,
-                Ok(n) => {
-                    if to.write_all(&buf[..n]).is_err() {
-                        return;
-                    }
-                }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) => {}
-                Err(_) => return,
-            }
-        }
-    });
-}
-
-fn wait_for_status(server: &ServerProcess, status: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let resp = server.send(Req::new("GET", "/ready"));
-        if resp.status == status {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "/ready stayed {} ({})",
-            resp.status,
-            resp.text()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let other_db = TestDb::sqlite();
+    let untrusting = ServerProcess::start(other_db.url(), Some(ADMIN_KEY), &[]);
+    untrusting.send(Req::new("GET", "/health").header("x-forwarded-for", "198.51.100.7"));
+    let logs = untrusting.log_text();
+    assert!(
+        logs.contains("route=/health") && logs.contains("client=127.0.0.1"),
+        "{logs}"
+    );
+    assert!(!logs.contains("198.51.100.7"), "{logs}");
 }
 
 #[test]
-fn postgres_ready_turns_503_while_the_database_is_away_and_200_when_it_returns() {
-    let db = TestDb::postgres();
-    let mut url = url::Url::parse(db.url()).unwrap();
-    let upstream = url.port().unwrap_or(5432);
-    let proxy = CuttableProxy::start(upstream);
-    url.set_port(Some(proxy.port)).unwrap();
-    let server = ServerProcess::start(url.as_str(), Some(ADMIN_KEY), &[]);
-    wait_for_status(&server, 200);
-    proxy.open.store(false, Ordering::SeqCst);
-    wait_for_status(&server, 503);
-    let body = server.send(Req::new("GET", "/ready")).json();
-    assert_eq!(body["status"], "unavailable");
-    server
-        .send(Req::admin("GET", "/api/v1/instances"))
-        .expect(503, Some("database_unavailable"));
+fn sigterm_stops_the_server_gracefully() {
+    let db = TestDb::sqlite();
+    let mut server = ServerProcess::start(db.url(), Some(ADMIN_KEY), &[]);
     server.send(Req::new("GET", "/health")).expect(200, None);
-    proxy.open.store(true, Ordering::SeqCst);
-    wait_for_status(&server, 200);
-    server
-        .send(Req::admin("GET", "/api/v1/instances"))
-        .expect(200, None);
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        server.log_text().contains("omnihub-server stopped"),
+        "{}",
+        server.log_text()
+    );
 }

@@ -7,6 +7,7 @@
 )]
 
 mod binary;
+mod readiness;
 mod scenarios;
 mod support;
 

@@ -243,7 +243,24 @@ impl ServerProcess {
     }
 
     pub fn log_text(&self) -> String {
+        // The log reader thread may lag the response by a moment.
+        std::thread::sleep(Duration::from_millis(50));
         self.logs.lock().unwrap().join("\n")
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the process to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(100));
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the server ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
