@@ -84,6 +84,7 @@ fn reject_empty_update(args: &UpdateArgs) {
         && o.evolution_key.is_none()
         && o.session_id_prefix.is_none()
         && o.agent_timeout.is_none()
+        && o.webhook_secret.is_none()
         && !o.default;
     if nothing {
         Cli::command()
@@ -107,6 +108,7 @@ fn add_input(args: AddArgs) -> NewInstanceInput {
         default_agent: args.default_agent,
         agent_timeout: args.optional.agent_timeout,
         is_default: Some(args.optional.default),
+        webhook_secret: args.optional.webhook_secret,
     }
 }
 
@@ -121,6 +123,7 @@ fn update_input(args: UpdateArgs) -> InstanceChangesInput {
         default_agent: args.default_agent,
         agent_timeout: args.optional.agent_timeout,
         is_default: args.optional.default.then_some(true),
+        webhook_secret: args.optional.webhook_secret,
     }
 }
 

@@ -126,6 +126,10 @@ pub struct OptionalArgs {
     /// Seconds to wait for the agent, 1-3600 (default 60).
     #[arg(long, value_name = "SECONDS")]
     pub agent_timeout: Option<i64>,
+    /// Token Evolution must send on webhooks (x-omnihub-token header, Bearer or ?token=),
+    /// 16+ characters; empty removes it.
+    #[arg(long, value_name = "TOKEN")]
+    pub webhook_secret: Option<String>,
     /// Make this instance the default one.
     #[arg(long)]
     pub default: bool,

@@ -75,6 +75,12 @@ pub fn instance_detail(out: &mut impl Write, i: &InstanceConfig, json: bool) -> 
         ("Agent timeout", format!("{}s", i.agent_timeout.secs())),
         ("Default", if i.is_default { "yes" } else { "no" }.to_owned()),
         (
+            "Webhook secret",
+            i.webhook_secret
+                .as_ref()
+                .map_or("(none: webhooks need no token)".into(), |s| s.masked()),
+        ),
+        (
             "Created",
             i.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         ),

@@ -32,6 +32,8 @@ pub struct InstanceResponse {
     pub agent_timeout: u32,
     /// Whether the legacy `/webhook/evolution` route means this instance.
     pub is_default: bool,
+    /// Webhook token, masked; null when webhooks need no token.
+    pub webhook_secret: Option<String>,
     /// Creation time, ISO-8601 UTC.
     #[schema(example = "2026-11-28T19:40:00.123456Z")]
     pub created_at: String,
@@ -54,6 +56,7 @@ impl From<InstanceConfig> for InstanceResponse {
             default_agent: i.default_agent.to_string(),
             agent_timeout: i.agent_timeout.secs(),
             is_default: i.is_default,
+            webhook_secret: i.webhook_secret.map(|s| s.masked()),
             created_at: time(i.created_at),
             updated_at: time(i.updated_at),
         }
@@ -91,6 +94,9 @@ pub struct CreateInstanceRequest {
     /// Make it the default instance (the first instance always is).
     #[serde(default)]
     pub is_default: Option<bool>,
+    /// Token Evolution must send on webhooks (16+ characters); absent or empty: none.
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
 }
 
 impl From<CreateInstanceRequest> for NewInstanceInput {
@@ -106,6 +112,7 @@ impl From<CreateInstanceRequest> for NewInstanceInput {
             default_agent: r.default_agent,
             agent_timeout: r.agent_timeout,
             is_default: r.is_default,
+            webhook_secret: r.webhook_secret,
         }
     }
 }
@@ -141,6 +148,9 @@ pub struct UpdateInstanceRequest {
     /// `true` makes it the default; `false` is refused (make another instance the default).
     #[serde(default)]
     pub is_default: Option<bool>,
+    /// New webhook token (16+ characters); empty string removes it.
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
 }
 
 impl From<UpdateInstanceRequest> for InstanceChangesInput {
@@ -155,6 +165,7 @@ impl From<UpdateInstanceRequest> for InstanceChangesInput {
             default_agent: r.default_agent,
             agent_timeout: r.agent_timeout,
             is_default: r.is_default,
+            webhook_secret: r.webhook_secret,
         }
     }
 }

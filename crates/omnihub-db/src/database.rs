@@ -122,6 +122,11 @@ impl Database {
         InstanceStore::new(self)
     }
 
+    /// The message log.
+    pub fn messages(&self) -> crate::MessageStore<'_> {
+        crate::MessageStore::new(self)
+    }
+
     /// A pooled connection, or [`DbError::Unavailable`] with the pool's reason.
     pub(crate) fn conn(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, DbError> {
         self.pool.get().map_err(|e| DbError::Unavailable {

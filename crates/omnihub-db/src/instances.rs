@@ -237,6 +237,6 @@ fn not_found(name: &InstanceName) -> DbError {
 }
 
 /// Now, in UTC, at the microsecond precision both engines store.
-fn now() -> NaiveDateTime {
+pub(crate) fn now() -> NaiveDateTime {
     Utc::now().naive_utc().trunc_subsecs(6)
 }

@@ -35,8 +35,11 @@
 mod bootstrap;
 mod conn;
 mod database;
+mod dialect;
 mod error;
 mod instances;
+mod message_rows;
+mod messages;
 mod migrations;
 mod rows;
 mod schema;
@@ -46,4 +49,6 @@ pub use bootstrap::{bootstrap, bootstrap_from_env, BootstrapOutcome};
 pub use database::{embedded_migration_versions, Database, PoolOptions, PoolState};
 pub use error::DbError;
 pub use instances::{DeleteOutcome, InstanceStore};
+pub use message_rows::MessageRecord;
+pub use messages::{ClaimRequest, InsertOutcome, MessageFilter, MessageStore};
 pub use url::{DatabaseUrl, Engine, DEFAULT_SQLITE_PATH};

@@ -3,8 +3,8 @@
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use diesel::prelude::*;
 use omnihub_domain::{
-    AgentTimeout, DomainError, HttpUrl, InstanceChanges, InstanceConfig, InstanceName, NewInstance, PathName,
-    Secret,
+    webhook_secret, AgentTimeout, DomainError, HttpUrl, InstanceChanges, InstanceConfig, InstanceName,
+    NewInstance, PathName, Secret,
 };
 
 use crate::schema::instance_configs;
@@ -28,6 +28,7 @@ pub(crate) struct InstanceRow {
     pub is_default: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub webhook_secret: Option<String>,
 }
 
 impl TryFrom<InstanceRow> for InstanceConfig {
@@ -51,6 +52,7 @@ impl TryFrom<InstanceRow> for InstanceConfig {
                 default_agent: PathName::parse("default_agent", row.default_agent)?,
                 agent_timeout: AgentTimeout::from_secs(i64::from(row.agent_timeout))?,
                 is_default: row.is_default,
+                webhook_secret: webhook_secret(row.webhook_secret)?,
                 created_at: Utc.from_utc_datetime(&row.created_at),
                 updated_at: Utc.from_utc_datetime(&row.updated_at),
             })
@@ -79,6 +81,7 @@ pub(crate) struct NewInstanceRow<'a> {
     pub is_default: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub webhook_secret: Option<&'a str>,
 }
 
 impl<'a> NewInstanceRow<'a> {
@@ -96,6 +99,7 @@ impl<'a> NewInstanceRow<'a> {
             is_default,
             created_at: now,
             updated_at: now,
+            webhook_secret: new.webhook_secret.as_ref().map(Secret::expose),
         }
     }
 }
@@ -112,6 +116,7 @@ pub(crate) struct InstanceChangesRow<'a> {
     pub agent_api_key: Option<&'a str>,
     pub default_agent: Option<&'a str>,
     pub agent_timeout: Option<i32>,
+    pub webhook_secret: Option<Option<&'a str>>,
     pub updated_at: NaiveDateTime,
 }
 
@@ -132,6 +137,10 @@ impl<'a> InstanceChangesRow<'a> {
             agent_api_key: changes.agent_api_key.as_ref().map(Secret::expose),
             default_agent: changes.default_agent.as_ref().map(PathName::as_str),
             agent_timeout: changes.agent_timeout.map(timeout_column),
+            webhook_secret: changes
+                .webhook_secret
+                .as_ref()
+                .map(|s| s.as_ref().map(Secret::expose)),
             updated_at: now,
         }
     }

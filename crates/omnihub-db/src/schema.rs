@@ -15,5 +15,38 @@ diesel::table! {
         is_default -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        webhook_secret -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        instance_name -> Text,
+        message_id -> Text,
+        chat_id -> Text,
+        author -> Nullable<Text>,
+        sender_name -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        kind -> Text,
+        content -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_owner -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamp>,
+        reply -> Nullable<Text>,
+        parts_total -> Integer,
+        parts_sent -> Integer,
+        outcome -> Nullable<Text>,
+        error_stage -> Nullable<Text>,
+        error -> Nullable<Text>,
+        received_at -> Timestamp,
+        agent_started_at -> Nullable<Timestamp>,
+        agent_finished_at -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(instance_configs, messages);

@@ -32,6 +32,9 @@ pub struct InstanceConfig {
     pub agent_timeout: AgentTimeout,
     /// Whether the legacy `/webhook/evolution` route means this instance.
     pub is_default: bool,
+    /// Token Evolution must present on this instance's webhooks; `None` accepts any caller
+    /// that knows the instance name.
+    pub webhook_secret: Option<Secret>,
     /// When the instance was created (UTC).
     pub created_at: DateTime<Utc>,
     /// When the instance was last changed (UTC).
@@ -61,6 +64,8 @@ pub struct NewInstance {
     pub agent_timeout: AgentTimeout,
     /// Make this the default instance (the previous default stops being one).
     pub is_default: bool,
+    /// Token required on webhooks, if any.
+    pub webhook_secret: Option<Secret>,
 }
 
 /// A validated partial update: `None` leaves a field as it is.
@@ -82,6 +87,8 @@ pub struct InstanceChanges {
     pub default_agent: Option<PathName>,
     /// New agent timeout.
     pub agent_timeout: Option<AgentTimeout>,
+    /// New webhook token; `Some(None)` removes it.
+    pub webhook_secret: Option<Option<Secret>>,
     /// Make this instance the default.
     pub make_default: bool,
 }
@@ -122,6 +129,9 @@ pub struct NewInstanceInput {
     /// Absent means false.
     #[serde(default)]
     pub is_default: Option<bool>,
+    /// Empty or absent: webhooks need no token.
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
 }
 
 impl NewInstanceInput {
@@ -142,6 +152,7 @@ impl NewInstanceInput {
                 .transpose()?
                 .unwrap_or_default(),
             is_default: self.is_default.unwrap_or(false),
+            webhook_secret: webhook_secret(self.webhook_secret)?,
         })
     }
 }
@@ -178,6 +189,9 @@ pub struct InstanceChangesInput {
     /// default instead), because the legacy webhook route needs a default.
     #[serde(default)]
     pub is_default: Option<bool>,
+    /// New webhook token; empty string removes it.
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
 }
 
 impl InstanceChangesInput {
@@ -219,9 +233,29 @@ impl InstanceChangesInput {
                 .map(|v| PathName::parse("default_agent", v))
                 .transpose()?,
             agent_timeout: self.agent_timeout.map(AgentTimeout::from_secs).transpose()?,
+            webhook_secret: self.webhook_secret.map(|v| webhook_secret(Some(v))).transpose()?,
             make_default: self.is_default == Some(true),
         })
     }
+}
+
+/// The shortest webhook token accepted: it is the only thing between the internet and a
+/// paid agent call.
+pub const WEBHOOK_SECRET_MIN_LEN: usize = 16;
+
+/// Validates an optional webhook token: empty means none; otherwise 16+ characters.
+pub fn webhook_secret(value: Option<String>) -> Result<Option<Secret>, DomainError> {
+    let secret = optional_secret("webhook_secret", value)?;
+    if secret
+        .as_ref()
+        .is_some_and(|s| s.expose().chars().count() < WEBHOOK_SECRET_MIN_LEN)
+    {
+        return Err(DomainError::invalid(
+            "webhook_secret",
+            "must be at least 16 characters",
+        ));
+    }
+    Ok(secret)
 }
 
 fn optional_secret(field: &'static str, value: Option<String>) -> Result<Option<Secret>, DomainError> {

@@ -29,13 +29,20 @@
 
 mod error;
 mod instance;
+mod message;
 mod name;
 mod secret;
 mod seed;
 mod values;
 
 pub use error::DomainError;
-pub use instance::{InstanceChanges, InstanceChangesInput, InstanceConfig, NewInstance, NewInstanceInput};
+pub use instance::{
+    webhook_secret, InstanceChanges, InstanceChangesInput, InstanceConfig, NewInstance, NewInstanceInput,
+    WEBHOOK_SECRET_MIN_LEN,
+};
+pub use message::{
+    phone_from_jid, session_name, InboundMessage, Media, MessageContent, MessageKind, MessageStatus,
+};
 pub use name::{parse_session_prefix, InstanceName, PathName, INSTANCE_NAME_MAX};
 pub use secret::Secret;
 pub use seed::{seed_instance_from_env, SEED_INSTANCE_NAME, SEED_VARIABLES};

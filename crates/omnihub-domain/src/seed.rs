@@ -7,7 +7,7 @@ pub const SEED_INSTANCE_NAME: &str = "default";
 
 /// The environment variables the seed (the Python omni-hub) used for its single instance,
 /// with the instance field each one fills.
-pub const SEED_VARIABLES: [(&str, &str); 8] = [
+pub const SEED_VARIABLES: [(&str, &str); 9] = [
     ("AGENT_API_URL", "agent_api_url"),
     ("AGENT_API_KEY", "agent_api_key"),
     ("DEFAULT_AGENT_NAME", "default_agent"),
@@ -16,6 +16,7 @@ pub const SEED_VARIABLES: [(&str, &str); 8] = [
     ("SESSION_ID_PREFIX", "session_id_prefix"),
     ("EVOLUTION_API_URL", "evolution_url"),
     ("EVOLUTION_API_KEY", "evolution_key"),
+    ("OMNIHUB_WEBHOOK_SECRET", "webhook_secret"),
 ];
 
 /// Builds the default instance from the seed's variables, read through `lookup`
@@ -51,6 +52,7 @@ pub fn seed_instance_from_env(
         default_agent: var("DEFAULT_AGENT_NAME").unwrap_or_else(|| "simple_agent".to_owned()),
         agent_timeout,
         is_default: Some(true),
+        webhook_secret: var("OMNIHUB_WEBHOOK_SECRET"),
     };
     input.validate().map(Some).map_err(rename_to_variable)
 }

@@ -114,6 +114,7 @@ fn json_output_has_every_column_with_masked_keys() {
             "name",
             "session_id_prefix",
             "updated_at",
+            "webhook_secret",
             "whatsapp_instance"
         ]
     );

@@ -109,6 +109,7 @@ pub fn instance_lifecycle_through_every_route(api: &dyn Api) {
             "name",
             "session_id_prefix",
             "updated_at",
+            "webhook_secret",
             "whatsapp_instance"
         ]
     );

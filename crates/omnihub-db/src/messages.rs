@@ -1,0 +1,477 @@
+//! The message log: accepting messages exactly once and moving them through their life
+//! under leases. Every write that follows a claim is fenced by the lease owner, so a
+//! dispatcher whose lease expired cannot overwrite the work of the one that took over.
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use omnihub_domain::{InboundMessage, InstanceName, MessageStatus};
+
+use crate::conn::{lock_for_writes, write_tx, DbConn};
+use crate::database::with_conn;
+use crate::error::is_unique_violation;
+use crate::instances::now;
+use crate::message_rows::{MessageRow, NewMessageRow};
+use crate::schema::messages::dsl as m;
+use crate::{dialect, Database, DbError, MessageRecord};
+
+/// Advisory-lock key serialising claims on PostgreSQL.
+const CLAIM_LOCK: i64 = 0x6f6d_6e69_6875_6203;
+
+/// What accepting a message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertOutcome {
+    /// A new row with this log id; it is committed.
+    Accepted(i64),
+    /// The instance already has this message id: nothing was written.
+    Duplicate,
+}
+
+/// What a claim may take.
+#[derive(Debug, Clone)]
+pub struct ClaimRequest {
+    /// Who claims (unique per process).
+    pub owner: String,
+    /// How long the lease lasts before another dispatcher may take the message over.
+    pub lease: Duration,
+    /// Most messages to claim.
+    pub limit: usize,
+    /// Per instance, how many more messages may be claimed; instances not listed take none.
+    /// `None` means no per-instance limit.
+    pub capacity: Option<Vec<(String, usize)>>,
+}
+
+/// Filters for listing the log; all optional.
+#[derive(Debug, Clone, Default)]
+pub struct MessageFilter {
+    /// Only this instance.
+    pub instance: Option<String>,
+    /// Only this chat JID.
+    pub chat: Option<String>,
+    /// Only this status.
+    pub status: Option<MessageStatus>,
+    /// Only messages received at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Most rows (newest first).
+    pub limit: i64,
+}
+
+/// The message log. Obtained from [`Database::messages`].
+#[derive(Debug, Clone, Copy)]
+pub struct MessageStore<'a> {
+    db: &'a Database,
+}
+
+fn later(base: NaiveDateTime, by: Duration) -> NaiveDateTime {
+    base + chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX)
+}
+
+fn to_i32(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+impl<'a> MessageStore<'a> {
+    pub(crate) fn new(db: &'a Database) -> Self {
+        Self { db }
+    }
+
+    /// Accepts `message` for `instance`: one committed row, or `Duplicate` when the
+    /// instance already logged that message id.
+    pub fn insert(
+        &self,
+        instance: &InstanceName,
+        message: &InboundMessage,
+    ) -> Result<InsertOutcome, DbError> {
+        let row = NewMessageRow::new(instance.as_str(), message, now())?;
+        with_conn(self.db, |conn| insert_row(conn, &row))
+    }
+
+    /// Accepts several messages in one transaction (one commit for all). The outcomes are
+    /// in the order of `batch`.
+    pub fn insert_batch(
+        &self,
+        batch: &[(InstanceName, InboundMessage)],
+    ) -> Result<Vec<InsertOutcome>, DbError> {
+        let at = now();
+        let rows = batch
+            .iter()
+            .map(|(instance, message)| NewMessageRow::new(instance.as_str(), message, at))
+            .collect::<Result<Vec<_>, _>>()?;
+        with_conn(self.db, |conn| {
+            write_tx(conn, |conn| {
+                rows.iter()
+                    .map(|row| {
+                        // A savepoint per row: on PostgreSQL a failed INSERT aborts the
+                        // transaction, and a duplicate must not take the others with it.
+                        conn.transaction(|conn| insert_row(conn, row).map_err(TxError::from))
+                            .or_else(|e| match e {
+                                TxError::Db(e) => Err(e),
+                                TxError::Diesel(e) => Err(e.into()),
+                            })
+                    })
+                    .collect()
+            })
+        })
+    }
+
+    /// Claims ready chat heads under a lease (oldest first), honouring per-instance capacity.
+    pub fn claim(&self, request: &ClaimRequest) -> Result<Vec<MessageRecord>, DbError> {
+        if request.limit == 0 {
+            return Ok(Vec::new());
+        }
+        with_conn(self.db, |conn| {
+            write_tx(conn, |conn| {
+                lock_for_writes(conn, CLAIM_LOCK)?;
+                let at = now();
+                let mut capacity = request.capacity.clone();
+                let excluded: Vec<String> = capacity
+                    .as_ref()
+                    .map(|caps| {
+                        caps.iter()
+                            .filter(|(_, n)| *n == 0)
+                            .map(|(i, _)| i.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let fetch = i64::try_from(request.limit.saturating_mul(4)).unwrap_or(i64::MAX);
+                let mut chosen = Vec::new();
+                for candidate in dialect::claim_candidates(conn, at, &excluded, fetch)? {
+                    if chosen.len() == request.limit {
+                        break;
+                    }
+                    if let Some(caps) = capacity.as_mut() {
+                        match caps.iter_mut().find(|(i, _)| *i == candidate.instance_name) {
+                            Some((_, left)) if *left > 0 => *left -= 1,
+                            _ => continue,
+                        }
+                    }
+                    chosen.push(candidate.id);
+                }
+                if chosen.is_empty() {
+                    return Ok(Vec::new());
+                }
+                diesel::update(m::messages.filter(m::id.eq_any(&chosen)))
+                    .set((
+                        m::status.eq(MessageStatus::Processing.as_str()),
+                        m::lease_owner.eq(&request.owner),
+                        m::lease_expires_at.eq(later(at, request.lease)),
+                        m::attempts.eq(m::attempts + 1),
+                    ))
+                    .execute(conn)?;
+                load(
+                    conn,
+                    m::messages
+                        .filter(m::id.eq_any(&chosen))
+                        .order(m::id.asc())
+                        .into_boxed(),
+                )
+            })
+        })
+    }
+
+    /// Pushes the lease of a message this owner holds further out; false when it lost it.
+    pub fn extend_lease(&self, id: i64, owner: &str, lease: Duration) -> Result<bool, DbError> {
+        self.fenced(id, owner, |conn, at| {
+            diesel::update(m::messages.find(id))
+                .set(m::lease_expires_at.eq(later(at, lease)))
+                .execute(conn)
+        })
+    }
+
+    /// Records that the agent call starts now.
+    pub fn agent_started(&self, id: i64, owner: &str) -> Result<bool, DbError> {
+        self.fenced(id, owner, |conn, at| {
+            diesel::update(m::messages.find(id))
+                .set(m::agent_started_at.eq(at))
+                .execute(conn)
+        })
+    }
+
+    /// Stores the agent's answer and how many parts it will be sent in.
+    pub fn save_reply(&self, id: i64, owner: &str, reply: &str, parts_total: u32) -> Result<bool, DbError> {
+        self.fenced(id, owner, |conn, at| {
+            diesel::update(m::messages.find(id))
+                .set((
+                    m::reply.eq(reply),
+                    m::parts_total.eq(to_i32(parts_total)),
+                    m::agent_finished_at.eq(at),
+                ))
+                .execute(conn)
+        })
+    }
+
+    /// Records that parts up to `parts_sent` reached Evolution.
+    pub fn part_sent(&self, id: i64, owner: &str, parts_sent: u32) -> Result<bool, DbError> {
+        self.fenced(id, owner, |conn, at| {
+            diesel::update(m::messages.find(id))
+                .set((m::parts_sent.eq(to_i32(parts_sent)), m::sent_at.eq(at)))
+                .execute(conn)
+        })
+    }
+
+    /// Finishes a message as `done`, with an optional note (e.g. why nothing was sent).
+    pub fn complete(&self, id: i64, owner: &str, outcome: Option<&str>) -> Result<bool, DbError> {
+        self.fenced(id, owner, |conn, at| {
+            diesel::update(m::messages.find(id))
+                .set((
+                    m::status.eq(MessageStatus::Done.as_str()),
+                    m::outcome.eq(outcome),
+                    m::finished_at.eq(at),
+                    m::lease_owner.eq(None::<String>),
+                    m::lease_expires_at.eq(None::<NaiveDateTime>),
+                ))
+                .execute(conn)
+        })
+    }
+
+    /// Puts a message back in the queue until `delay` has passed, keeping the error.
+    pub fn retry_later(
+        &self,
+        id: i64,
+        owner: &str,
+        delay: Duration,
+        stage: &str,
+        error: &str,
+    ) -> Result<bool, DbError> {
+        self.fenced(id, owner, |conn, at| {
+            diesel::update(m::messages.find(id))
+                .set((
+                    m::status.eq(MessageStatus::Queued.as_str()),
+                    m::next_attempt_at.eq(later(at, delay)),
+                    m::error_stage.eq(stage),
+                    m::error.eq(error),
+                    m::lease_owner.eq(None::<String>),
+                    m::lease_expires_at.eq(None::<NaiveDateTime>),
+                ))
+                .execute(conn)
+        })
+    }
+
+    /// Finishes a message as `failed` at `stage` with `error`.
+    pub fn fail(&self, id: i64, owner: &str, stage: &str, error: &str) -> Result<bool, DbError> {
+        self.fenced(id, owner, |conn, at| {
+            diesel::update(m::messages.find(id))
+                .set((
+                    m::status.eq(MessageStatus::Failed.as_str()),
+                    m::error_stage.eq(stage),
+                    m::error.eq(error),
+                    m::finished_at.eq(at),
+                    m::lease_owner.eq(None::<String>),
+                    m::lease_expires_at.eq(None::<NaiveDateTime>),
+                ))
+                .execute(conn)
+        })
+    }
+
+    /// Hands back every message `owner` holds (on shutdown): they become ready at once.
+    pub fn release(&self, owner: &str) -> Result<usize, DbError> {
+        with_conn(self.db, |conn| {
+            Ok(diesel::update(
+                m::messages
+                    .filter(m::status.eq("processing"))
+                    .filter(m::lease_owner.eq(owner)),
+            )
+            .set(released())
+            .execute(conn)?)
+        })
+    }
+
+    /// Hands back every leased message, whoever holds it. Only safe when no other process
+    /// uses the database (SQLite at start-up).
+    pub fn release_all(&self) -> Result<usize, DbError> {
+        with_conn(self.db, |conn| {
+            Ok(diesel::update(m::messages.filter(m::status.eq("processing")))
+                .set(released())
+                .execute(conn)?)
+        })
+    }
+
+    /// Queues a failed message again (agent or send resumes where it stopped).
+    pub fn requeue(&self, id: i64) -> Result<MessageRecord, DbError> {
+        with_conn(self.db, |conn| {
+            write_tx(conn, |conn| {
+                let record = get(conn, id)?;
+                if record.status != MessageStatus::Failed {
+                    return Err(DbError::Conflict(format!(
+                        "message {id} is {}; only failed messages can be retried",
+                        record.status.as_str()
+                    )));
+                }
+                diesel::update(m::messages.find(id))
+                    .set(requeued(now()))
+                    .execute(conn)?;
+                get(conn, id)
+            })
+        })
+    }
+
+    /// Queues every failed message again (of one instance, or all); returns how many.
+    pub fn requeue_failed(&self, instance: Option<&InstanceName>) -> Result<usize, DbError> {
+        with_conn(self.db, |conn| {
+            let mut query = diesel::update(m::messages)
+                .filter(m::status.eq("failed"))
+                .into_boxed();
+            if let Some(instance) = instance {
+                query = query.filter(m::instance_name.eq(instance.as_str()));
+            }
+            Ok(query.set(requeued(now())).execute(conn)?)
+        })
+    }
+
+    /// One message by log id.
+    pub fn get(&self, id: i64) -> Result<MessageRecord, DbError> {
+        with_conn(self.db, |conn| get(conn, id))
+    }
+
+    /// Messages matching `filter`, newest first.
+    pub fn list(&self, filter: &MessageFilter) -> Result<Vec<MessageRecord>, DbError> {
+        with_conn(self.db, |conn| {
+            let mut query = m::messages.into_boxed();
+            if let Some(instance) = &filter.instance {
+                query = query.filter(m::instance_name.eq(instance.clone()));
+            }
+            if let Some(chat) = &filter.chat {
+                query = query.filter(m::chat_id.eq(chat.clone()));
+            }
+            if let Some(status) = filter.status {
+                query = query.filter(m::status.eq(status.as_str()));
+            }
+            if let Some(since) = filter.since {
+                query = query.filter(m::received_at.ge(since.naive_utc()));
+            }
+            load(conn, query.order(m::id.desc()).limit(filter.limit.max(0)))
+        })
+    }
+
+    /// How many messages are in each status.
+    pub fn count_by_status(&self) -> Result<Vec<(MessageStatus, i64)>, DbError> {
+        with_conn(self.db, |conn| {
+            let rows: Vec<(String, i64)> = m::messages
+                .group_by(m::status)
+                .select((m::status, diesel::dsl::count_star()))
+                .load(conn)?;
+            Ok(rows
+                .into_iter()
+                .filter_map(|(s, n)| MessageStatus::parse(&s).map(|s| (s, n)))
+                .collect())
+        })
+    }
+
+    /// Deletes finished (`done`/`failed`) messages received before `cutoff`; returns how many.
+    pub fn delete_finished_before(&self, cutoff: DateTime<Utc>) -> Result<usize, DbError> {
+        with_conn(self.db, |conn| {
+            Ok(diesel::delete(
+                m::messages
+                    .filter(m::status.eq_any(["done", "failed"]))
+                    .filter(m::received_at.lt(cutoff.naive_utc())),
+            )
+            .execute(conn)?)
+        })
+    }
+
+    /// Runs a write that only applies while `owner` still holds the message's lease.
+    fn fenced(
+        &self,
+        id: i64,
+        owner: &str,
+        write: impl FnOnce(&mut DbConn, NaiveDateTime) -> QueryResult<usize>,
+    ) -> Result<bool, DbError> {
+        with_conn(self.db, |conn| {
+            write_tx(conn, |conn| {
+                let held: i64 = m::messages
+                    .filter(m::id.eq(id))
+                    .filter(m::status.eq("processing"))
+                    .filter(m::lease_owner.eq(owner))
+                    .count()
+                    .get_result(conn)?;
+                if held == 0 {
+                    return Ok(false);
+                }
+                Ok(write(conn, now())? == 1)
+            })
+        })
+    }
+}
+
+#[derive(Debug)]
+enum TxError {
+    Db(DbError),
+    Diesel(diesel::result::Error),
+}
+
+impl From<DbError> for TxError {
+    fn from(e: DbError) -> Self {
+        Self::Db(e)
+    }
+}
+
+impl From<diesel::result::Error> for TxError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Diesel(e)
+    }
+}
+
+fn insert_row(conn: &mut DbConn, row: &NewMessageRow<'_>) -> Result<InsertOutcome, DbError> {
+    match diesel::insert_into(m::messages).values(row).execute(conn) {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => return Ok(InsertOutcome::Duplicate),
+        Err(e) => return Err(e.into()),
+    }
+    let id = m::messages
+        .filter(m::instance_name.eq(row.instance_name))
+        .filter(m::message_id.eq(row.message_id))
+        .select(m::id)
+        .first(conn)?;
+    Ok(InsertOutcome::Accepted(id))
+}
+
+fn released() -> (
+    diesel::dsl::Eq<m::status, &'static str>,
+    diesel::dsl::Eq<m::lease_owner, Option<String>>,
+    diesel::dsl::Eq<m::lease_expires_at, Option<NaiveDateTime>>,
+) {
+    (
+        m::status.eq("queued"),
+        m::lease_owner.eq(None),
+        m::lease_expires_at.eq(None),
+    )
+}
+
+#[allow(clippy::type_complexity)]
+fn requeued(
+    at: NaiveDateTime,
+) -> (
+    diesel::dsl::Eq<m::status, &'static str>,
+    diesel::dsl::Eq<m::attempts, i32>,
+    diesel::dsl::Eq<m::next_attempt_at, NaiveDateTime>,
+    diesel::dsl::Eq<m::finished_at, Option<NaiveDateTime>>,
+) {
+    (
+        m::status.eq("queued"),
+        m::attempts.eq(0),
+        m::next_attempt_at.eq(at),
+        m::finished_at.eq(None),
+    )
+}
+
+fn get(conn: &mut DbConn, id: i64) -> Result<MessageRecord, DbError> {
+    load(conn, m::messages.filter(m::id.eq(id)).into_boxed())?
+        .pop()
+        .ok_or_else(|| DbError::NotFound {
+            entity: "message",
+            key: id.to_string(),
+        })
+}
+
+fn load(
+    conn: &mut DbConn,
+    query: crate::schema::messages::BoxedQuery<'_, <DbConn as diesel::Connection>::Backend>,
+) -> Result<Vec<MessageRecord>, DbError> {
+    query
+        .select(MessageRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(MessageRecord::try_from)
+        .collect()
+}

@@ -1,0 +1,2 @@
+DROP TABLE messages;
+ALTER TABLE instance_configs DROP COLUMN webhook_secret;
