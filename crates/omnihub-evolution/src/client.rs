@@ -1,0 +1,214 @@
+//! The Evolution REST client: `sendText` and `sendPresence` with one pooled HTTP client.
+
+use std::time::Duration;
+
+use omnihub_domain::{HttpUrl, PathName, Secret};
+use serde_json::{json, Value};
+
+use crate::EvolutionError;
+
+/// Where and as whom to call Evolution: always the instance's own configuration, never
+/// anything from a webhook body.
+#[derive(Debug, Clone, Copy)]
+pub struct EvolutionTarget<'a> {
+    /// The Evolution server, e.g. `https://evo.example.com`.
+    pub base_url: &'a HttpUrl,
+    /// The `apikey` header.
+    pub api_key: &'a Secret,
+    /// The instance name on that server.
+    pub instance: &'a PathName,
+}
+
+/// A typing indicator state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// "typing…".
+    Composing,
+    /// Stop typing.
+    Paused,
+}
+
+/// Calls the Evolution API. Cheap to clone; clones share the connection pool.
+#[derive(Debug, Clone)]
+pub struct EvolutionClient {
+    http: reqwest::Client,
+    timeout: Duration,
+}
+
+impl EvolutionClient {
+    /// A client whose every call gives up after `timeout`.
+    pub fn new(timeout: Duration) -> Result<Self, EvolutionError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()
+            .map_err(|e| EvolutionError::Request(e.to_string()))?;
+        Ok(Self { http, timeout })
+    }
+
+    /// `POST {base}/message/sendText/{instance}` with `{number, text}`; `number` is the chat
+    /// JID exactly as received (`@lid` and `@g.us` included).
+    pub async fn send_text(
+        &self,
+        target: EvolutionTarget<'_>,
+        number: &str,
+        text: &str,
+    ) -> Result<(), EvolutionError> {
+        self.post(
+            target,
+            &["message", "sendText"],
+            &json!({ "number": number, "text": text }),
+        )
+        .await
+    }
+
+    /// `POST {base}/chat/sendPresence/{instance}`. Evolution holds the call for `delay`,
+    /// so callers run it alongside the work it announces.
+    pub async fn send_presence(
+        &self,
+        target: EvolutionTarget<'_>,
+        number: &str,
+        presence: Presence,
+        delay: Duration,
+    ) -> Result<(), EvolutionError> {
+        let presence = match presence {
+            Presence::Composing => "composing",
+            Presence::Paused => "paused",
+        };
+        let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        let body = json!({ "number": number, "presence": presence, "delay": delay_ms });
+        self.post(target, &["chat", "sendPresence"], &body).await
+    }
+
+    async fn post(
+        &self,
+        target: EvolutionTarget<'_>,
+        path: &[&str],
+        body: &Value,
+    ) -> Result<(), EvolutionError> {
+        let url = endpoint(target.base_url, path, target.instance)?;
+        let response = self
+            .http
+            .post(url)
+            .header("apikey", target.api_key.expose())
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| self.transport(&e))?;
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        if status == 429 {
+            return Err(EvolutionError::RateLimited);
+        }
+        let text = response.text().await.unwrap_or_default();
+        Err(EvolutionError::Status {
+            status,
+            message: error_message(&text),
+        })
+    }
+
+    fn transport(&self, err: &reqwest::Error) -> EvolutionError {
+        if err.is_timeout() {
+            EvolutionError::Timeout(self.timeout.as_secs().max(1))
+        } else if err.is_builder() || err.is_request() && !err.is_connect() {
+            EvolutionError::Request(without_url(err))
+        } else {
+            EvolutionError::Connect(without_url(err))
+        }
+    }
+}
+
+/// `{base}/{path…}/{instance}`, with the instance name percent-encoded as one segment.
+fn endpoint(base: &HttpUrl, path: &[&str], instance: &PathName) -> Result<url::Url, EvolutionError> {
+    let mut url = url::Url::parse(base.as_str()).map_err(|e| EvolutionError::Request(e.to_string()))?;
+    url.path_segments_mut()
+        .map_err(|()| EvolutionError::Request("the Evolution URL cannot have a path".into()))?
+        .pop_if_empty()
+        .extend(path)
+        .push(instance.as_str());
+    Ok(url)
+}
+
+/// Evolution errors look like `{"status":400,"error":"Bad Request","response":{"message":…}}`
+/// where `message` is a string or an array; anything else is shown truncated.
+fn error_message(body: &str) -> String {
+    let parsed: Option<Value> = serde_json::from_str(body).ok();
+    let message = parsed
+        .as_ref()
+        .and_then(|v| v.get("response"))
+        .and_then(|r| r.get("message"));
+    let text = match message {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => body.to_owned(),
+    };
+    text.chars().take(300).collect()
+}
+
+/// reqwest's messages include the URL; ours must not carry query strings or hosts twice.
+fn without_url(err: &reqwest::Error) -> String {
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(err);
+    let mut text = String::new();
+    while let Some(cause) = source {
+        text = cause.to_string();
+        source = cause.source();
+    }
+    if text.is_empty() {
+        "request failed".to_owned()
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_encode_the_instance_as_one_segment() {
+        let base = HttpUrl::parse("evolution_url", "https://evo.example.com/base").unwrap();
+        let instance = PathName::parse("whatsapp_instance", "Minha Loja").unwrap();
+        let url = endpoint(&base, &["message", "sendText"], &instance).unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://evo.example.com/base/message/sendText/Minha%20Loja"
+        );
+    }
+
+    #[test]
+    fn evolution_error_bodies_become_one_line() {
+        let body = r#"{"status":400,"error":"Bad Request","response":{"message":["Text is required"]}}"#;
+        assert_eq!(error_message(body), "Text is required");
+        let body = r#"{"status":404,"error":"Not Found","response":{"message":"The \"x\" instance does not exist"}}"#;
+        assert_eq!(error_message(body), "The \"x\" instance does not exist");
+        assert_eq!(error_message("<html>oops</html>"), "<html>oops</html>");
+    }
+
+    #[test]
+    fn transient_errors_are_timeouts_connections_429_and_5xx() {
+        assert!(EvolutionError::Timeout(5).is_transient());
+        assert!(EvolutionError::RateLimited.is_transient());
+        assert!(EvolutionError::Status {
+            status: 502,
+            message: String::new()
+        }
+        .is_transient());
+        assert!(!EvolutionError::Status {
+            status: 400,
+            message: String::new()
+        }
+        .is_transient());
+        assert!(!EvolutionError::Status {
+            status: 401,
+            message: String::new()
+        }
+        .is_transient());
+    }
+}

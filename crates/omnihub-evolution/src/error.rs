@@ -1,0 +1,43 @@
+//! The one error type of the Evolution crate.
+
+/// What went wrong reading a webhook or calling the Evolution API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EvolutionError {
+    /// The webhook body is not JSON.
+    #[error("the body is not valid JSON: {0}")]
+    MalformedJson(String),
+    /// The JSON is not an Evolution webhook envelope (or not a message inside one).
+    #[error("not an Evolution webhook: {0}")]
+    NotAnEnvelope(String),
+    /// The request timed out.
+    #[error("Evolution API did not answer within {0} s")]
+    Timeout(u64),
+    /// The server could not be reached.
+    #[error("cannot reach the Evolution API: {0}")]
+    Connect(String),
+    /// Evolution answered 429.
+    #[error("Evolution API is rate limiting (429)")]
+    RateLimited,
+    /// Evolution answered another non-success status.
+    #[error("Evolution API answered {status}: {message}")]
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// Evolution's `response.message`, or the start of the body.
+        message: String,
+    },
+    /// The request could not be built (a bad base URL).
+    #[error("invalid Evolution API request: {0}")]
+    Request(String),
+}
+
+impl EvolutionError {
+    /// True for failures worth retrying: timeouts, connection errors, 429 and 5xx.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Timeout(_) | Self::Connect(_) | Self::RateLimited => true,
+            Self::Status { status, .. } => *status >= 500,
+            Self::MalformedJson(_) | Self::NotAnEnvelope(_) | Self::Request(_) => false,
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! Evolution API for omnihub: webhook envelopes and `messages.upsert` payloads parsed into
+//! domain types, and a REST client for `sendText` and `sendPresence`.
+//!
+//! Nothing outbound ever uses `server_url` or `apikey` from a webhook body: the client takes
+//! an [`EvolutionTarget`] built from the instance's stored configuration.
+//!
+//! ```
+//! use omnihub_evolution::{parse_envelope, parse_upserts, Content};
+//!
+//! let body = br#"{"event":"messages.upsert","instance":"shop","data":{
+//!     "key":{"remoteJid":"5511900001111@s.whatsapp.net","fromMe":false,"id":"ABC"},
+//!     "pushName":"Ana","message":{"conversation":"Oi"}}}"#;
+//! let envelope = parse_envelope(body).unwrap();
+//! assert!(envelope.is_message_upsert());
+//! let upsert = &parse_upserts(&envelope.data).unwrap()[0];
+//! assert_eq!(upsert.phone.as_deref(), Some("5511900001111"));
+//! assert!(matches!(&upsert.content, Content::Message(m) if m.text == "Oi"));
+//! ```
+
+mod client;
+mod content;
+mod error;
+mod webhook;
+
+pub use client::{EvolutionClient, EvolutionTarget, Presence};
+pub use content::{extract, Content, MAX_TEXT_CHARS};
+pub use error::EvolutionError;
+pub use webhook::{normalise_event, parse_envelope, parse_upserts, Envelope, Upsert};

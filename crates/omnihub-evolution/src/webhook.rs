@@ -1,0 +1,151 @@
+//! The webhook envelope and `messages.upsert` data, parsed leniently into [`Upsert`].
+//!
+//! Evolution's payloads vary by version (v1 `extendedTextMessage`, v2 `conversation` with a
+//! top-level `contextInfo`, Baileys `Long`s as strings or `{low, high}` objects, LID
+//! addressing). Parsing never trusts `server_url` or `apikey`: they are not even read.
+
+use omnihub_domain::phone_from_jid;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::content::{extract, Content, MAX_TEXT_CHARS};
+use crate::EvolutionError;
+
+/// The envelope every Evolution webhook shares.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Envelope {
+    /// Event name, `messages.upsert` or `MESSAGES_UPSERT` style.
+    pub event: String,
+    /// The Evolution instance name.
+    #[serde(default)]
+    pub instance: Option<String>,
+    /// The event payload.
+    #[serde(default)]
+    pub data: Value,
+}
+
+impl Envelope {
+    /// True for `messages.upsert` in either spelling.
+    pub fn is_message_upsert(&self) -> bool {
+        normalise_event(&self.event) == "MESSAGES_UPSERT"
+    }
+}
+
+/// `messages.upsert`, `MESSAGES_UPSERT` and `messages-upsert` all become `MESSAGES_UPSERT`.
+pub fn normalise_event(event: &str) -> String {
+    event.replace(['.', '-'], "_").to_ascii_uppercase()
+}
+
+/// Parses the envelope of a webhook body.
+pub fn parse_envelope(body: &[u8]) -> Result<Envelope, EvolutionError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| EvolutionError::MalformedJson(e.to_string()))?;
+    if !value.is_object() {
+        return Err(EvolutionError::NotAnEnvelope(
+            "the body must be a JSON object".into(),
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| EvolutionError::NotAnEnvelope(e.to_string()))
+}
+
+/// One message of a `messages.upsert`, before the decision to answer it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upsert {
+    /// `key.id`.
+    pub message_id: String,
+    /// `key.remoteJid`, as received.
+    pub chat_id: String,
+    /// `key.fromMe`: sent by the instance's own number.
+    pub from_me: bool,
+    /// `key.participant` in groups.
+    pub participant: Option<String>,
+    /// Phone digits of the sender when the payload states them.
+    pub phone: Option<String>,
+    /// `pushName`.
+    pub sender_name: Option<String>,
+    /// `messageTimestamp` (epoch seconds).
+    pub timestamp: Option<i64>,
+    /// What the message carries.
+    pub content: Content,
+}
+
+/// The messages of an upsert's `data`: one object, or (tolerated) an array of them.
+pub fn parse_upserts(data: &Value) -> Result<Vec<Upsert>, EvolutionError> {
+    match data {
+        Value::Object(_) => Ok(vec![parse_upsert(data)?]),
+        Value::Array(items) if !items.is_empty() => items.iter().map(parse_upsert).collect(),
+        Value::Array(_) => Err(EvolutionError::NotAnEnvelope("data is an empty array".into())),
+        _ => Err(EvolutionError::NotAnEnvelope(
+            "data must be a message object".into(),
+        )),
+    }
+}
+
+fn parse_upsert(data: &Value) -> Result<Upsert, EvolutionError> {
+    let key = data
+        .get("key")
+        .filter(|k| k.is_object())
+        .ok_or_else(|| EvolutionError::NotAnEnvelope("data.key is missing".into()))?;
+    let text = |v: &Value, field: &str| {
+        v.get(field)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let message_id =
+        text(key, "id").ok_or_else(|| EvolutionError::NotAnEnvelope("data.key.id is missing".into()))?;
+    let chat_id = text(key, "remoteJid")
+        .ok_or_else(|| EvolutionError::NotAnEnvelope("data.key.remoteJid is missing".into()))?;
+    if message_id.len() > 256 || chat_id.len() > 256 {
+        return Err(EvolutionError::NotAnEnvelope(
+            "data.key.id or remoteJid is too long".into(),
+        ));
+    }
+    let from_me = match key.get("fromMe") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s == "true",
+        _ => false,
+    };
+    let participant = text(key, "participant");
+    // The author's phone: from the JID itself, or from the alternative forms Baileys adds
+    // to LID-addressed payloads. Never guessed.
+    let candidates: Vec<Option<String>> = match &participant {
+        Some(author) => vec![
+            Some(author.clone()),
+            text(key, "participantAlt"),
+            text(key, "participantPn"),
+        ],
+        None => vec![
+            Some(chat_id.clone()),
+            text(key, "remoteJidAlt"),
+            text(key, "senderPn"),
+        ],
+    };
+    let phone = candidates
+        .into_iter()
+        .flatten()
+        .find_map(|jid| phone_from_jid(&jid));
+    let timestamp = match data.get("messageTimestamp") {
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) => s.parse().ok(),
+        _ => None,
+    };
+    let content = extract(data);
+    if let Content::Message(m) = &content {
+        if m.text.chars().count() > MAX_TEXT_CHARS {
+            return Err(EvolutionError::NotAnEnvelope(format!(
+                "the message text exceeds {MAX_TEXT_CHARS} characters"
+            )));
+        }
+    }
+    Ok(Upsert {
+        message_id,
+        chat_id,
+        from_me,
+        participant,
+        phone,
+        sender_name: text(data, "pushName"),
+        timestamp,
+        content,
+    })
+}
