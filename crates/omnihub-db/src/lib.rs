@@ -52,3 +52,6 @@ pub use instances::{DeleteOutcome, InstanceStore};
 pub use message_rows::MessageRecord;
 pub use messages::{ClaimRequest, InsertOutcome, MessageFilter, MessageStore};
 pub use url::{DatabaseUrl, Engine, DEFAULT_SQLITE_PATH};
+
+/// A point in time in UTC, as the stores take and return it.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;

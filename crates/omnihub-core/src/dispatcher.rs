@@ -1,0 +1,203 @@
+//! The dispatcher: claims ready chat heads under leases and processes them concurrently,
+//! within a global limit and a per-instance cap, until told to stop.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use omnihub_db::{ClaimRequest, Database, MessageRecord};
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinSet;
+
+use crate::error::blocking;
+use crate::events::PipelineEvents;
+use crate::ports::{AgentApi, MessengerApi};
+use crate::process::Processor;
+use crate::{InstanceCache, RetryPolicy};
+
+/// How the dispatcher behaves.
+#[derive(Debug, Clone)]
+pub struct DispatcherConfig {
+    /// Lease owner name, unique per process.
+    pub owner: String,
+    /// Most messages processed at once, over all instances.
+    pub global_limit: usize,
+    /// Most messages of one instance processed at once.
+    pub per_instance_limit: usize,
+    /// Lease taken at claim time and renewed before each stage.
+    pub lease: Duration,
+    /// How often to look for due retries and expired leases when nothing wakes it.
+    pub poll_interval: Duration,
+    /// Retries of transient failures.
+    pub retry: RetryPolicy,
+    /// Sent to the user when a message fails for good; `None` sends nothing.
+    pub apology: Option<String>,
+    /// On stop, how long in-flight messages may take to finish.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for DispatcherConfig {
+    fn default() -> Self {
+        Self {
+            owner: "omnihub".to_owned(),
+            global_limit: 64,
+            per_instance_limit: 16,
+            lease: Duration::from_secs(60),
+            poll_interval: Duration::from_millis(500),
+            retry: RetryPolicy::default(),
+            apology: Some(DEFAULT_APOLOGY.to_owned()),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The apology sent when a message cannot be answered.
+pub const DEFAULT_APOLOGY: &str =
+    "Sorry, I could not process your message right now. Please try again later.";
+
+/// Claims and processes messages. Create it, hand [`Dispatcher::waker`] to whoever accepts
+/// messages, then [`Dispatcher::run`] it.
+pub struct Dispatcher<A, M> {
+    db: Database,
+    config: DispatcherConfig,
+    wake: Arc<Notify>,
+    processor: Arc<Processor<A, M>>,
+}
+
+impl<A: AgentApi, M: MessengerApi> Dispatcher<A, M> {
+    /// A dispatcher over `db` using `cache` for instances and the two upstreams.
+    pub fn new(
+        db: Database,
+        cache: InstanceCache,
+        agent: A,
+        messenger: M,
+        events: Arc<dyn PipelineEvents>,
+        config: DispatcherConfig,
+    ) -> Self {
+        let processor = Arc::new(Processor {
+            db: db.clone(),
+            cache,
+            agent,
+            messenger: Arc::new(messenger),
+            events,
+            owner: config.owner.clone(),
+            lease: config.lease,
+            retry: config.retry,
+            apology: config.apology.clone(),
+        });
+        Self {
+            db,
+            config,
+            wake: Arc::new(Notify::new()),
+            processor,
+        }
+    }
+
+    /// Notify this after accepting a message so it is picked up at once.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Runs until `shutdown` turns true, then stops claiming, lets in-flight messages finish
+    /// within the grace period, and hands the rest back (their leases are released).
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let in_flight: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+        let mut tasks = JoinSet::new();
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let claimed = self.claim(&in_flight, tasks.len()).await;
+            let claimed_any = !claimed.is_empty();
+            for record in claimed {
+                let processor = self.processor.clone();
+                let in_flight = in_flight.clone();
+                *lock(&in_flight).entry(record.instance.clone()).or_default() += 1;
+                tasks.spawn(async move {
+                    let instance = record.instance.clone();
+                    processor.process(record).await;
+                    if let Some(n) = lock(&in_flight).get_mut(&instance) {
+                        *n = n.saturating_sub(1);
+                    }
+                });
+            }
+            if claimed_any && tasks.len() < self.config.global_limit {
+                continue; // there may be more ready right now
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.config.poll_interval) => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        self.drain(tasks).await;
+    }
+
+    async fn claim(
+        &self,
+        in_flight: &Arc<Mutex<HashMap<String, usize>>>,
+        running: usize,
+    ) -> Vec<MessageRecord> {
+        let free = self.config.global_limit.saturating_sub(running);
+        if free == 0 {
+            return Vec::new();
+        }
+        let capacity = {
+            let busy = lock(in_flight);
+            self.processor
+                .cache
+                .names()
+                .into_iter()
+                .map(|name| {
+                    let used = busy.get(&name).copied().unwrap_or(0);
+                    (name, self.config.per_instance_limit.saturating_sub(used))
+                })
+                .collect()
+        };
+        let request = ClaimRequest {
+            owner: self.config.owner.clone(),
+            lease: self.config.lease,
+            limit: free,
+            capacity: Some(capacity),
+        };
+        match blocking(&self.db, move |db| db.messages().claim(&request)).await {
+            Ok(claimed) => claimed,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot claim messages; retrying shortly");
+                Vec::new()
+            }
+        }
+    }
+
+    async fn drain(&self, mut tasks: JoinSet<()>) {
+        if !tasks.is_empty() {
+            tracing::info!(
+                in_flight = tasks.len(),
+                "dispatcher stopping; letting in-flight messages finish"
+            );
+        }
+        let finished = tokio::time::timeout(self.config.shutdown_grace, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if finished.is_err() {
+            tracing::warn!(
+                left = tasks.len(),
+                "grace period over; unfinished messages are handed back"
+            );
+            tasks.abort_all();
+            while tasks.join_next().await.is_some() {}
+        }
+        let owner = self.config.owner.clone();
+        match blocking(&self.db, move |db| db.messages().release(&owner)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(released = n, "unfinished messages queued for the next start"),
+            Err(err) => tracing::warn!(error = %err, "cannot release leases; they will expire"),
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -1,0 +1,30 @@
+//! The one error type of the core crate.
+
+use omnihub_db::DbError;
+
+/// What can stop the core's background work.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// Another dispatcher took the message over after this one's lease expired.
+    #[error("the lease on message {0} was lost to another dispatcher")]
+    LeaseLost(i64),
+    /// A blocking database task panicked or was cancelled.
+    #[error("a database task did not complete: {0}")]
+    Join(String),
+}
+
+/// Runs synchronous database work on tokio's blocking pool.
+pub(crate) async fn blocking<T, F>(db: &omnihub_db::Database, work: F) -> Result<T, CoreError>
+where
+    F: FnOnce(&omnihub_db::Database) -> Result<T, DbError> + Send + 'static,
+    T: Send + 'static,
+{
+    let db = db.clone();
+    tokio::task::spawn_blocking(move || work(&db))
+        .await
+        .map_err(|e| CoreError::Join(e.to_string()))?
+        .map_err(CoreError::Db)
+}

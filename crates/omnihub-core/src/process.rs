@@ -1,0 +1,256 @@
+//! Processing one claimed message: agent call (once), split, send the parts not sent yet,
+//! record every step; retry transient failures, fail permanent ones with an apology.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use omnihub_agent::AgentRequest;
+use omnihub_db::{Database, DbError, MessageRecord};
+use omnihub_domain::{session_name, InstanceConfig, MessageStatus};
+
+use crate::error::{blocking, CoreError};
+use crate::events::PipelineEvents;
+use crate::ports::{AgentApi, MessengerApi};
+use crate::split::{skip_reason, split_reply, MAX_PART_CHARS};
+use crate::{InstanceCache, RetryPolicy};
+
+/// Extra lease time on top of the agent timeout, for the bookkeeping around the call.
+const LEASE_MARGIN: Duration = Duration::from_secs(30);
+
+pub(crate) struct Processor<A, M> {
+    pub db: Database,
+    pub cache: InstanceCache,
+    pub agent: A,
+    pub messenger: Arc<M>,
+    pub events: Arc<dyn PipelineEvents>,
+    pub owner: String,
+    pub lease: Duration,
+    pub retry: RetryPolicy,
+    pub apology: Option<String>,
+}
+
+/// How a stage ended when it did not succeed.
+enum Stop {
+    /// A transient failure: try again later (or fail when attempts are used up).
+    Retry { stage: &'static str, error: String },
+    /// A permanent failure.
+    Fail { stage: &'static str, error: String },
+    /// The lease was lost or the database failed: another attempt will pick it up.
+    Abandon(CoreError),
+}
+
+impl From<CoreError> for Stop {
+    fn from(e: CoreError) -> Self {
+        Self::Abandon(e)
+    }
+}
+
+impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
+    pub(crate) async fn process(&self, record: MessageRecord) {
+        let id = record.id;
+        let attempts = record.attempts;
+        let outcome = self.run(&record).await;
+        let result = match outcome {
+            Ok(()) => Ok(()),
+            Err(Stop::Retry { stage, error }) if self.retry.allows_another(attempts) => {
+                let delay = self.retry.delay(attempts);
+                tracing::info!(message = id, stage, error = %error, attempt = attempts, retry_in_ms = delay.as_millis() as u64, "transient failure; will retry");
+                self.events.retried(stage);
+                let owner = self.owner.clone();
+                self.write(move |db| db.messages().retry_later(id, &owner, delay, stage, &error))
+                    .await
+                    .map(drop)
+            }
+            Err(Stop::Retry { stage, error } | Stop::Fail { stage, error }) => {
+                self.fail(&record, stage, error).await
+            }
+            Err(Stop::Abandon(err)) => Err(err),
+        };
+        if let Err(err) = result {
+            tracing::warn!(message = id, error = %err, "message left for a later attempt (its lease will expire)");
+        }
+    }
+
+    async fn run(&self, record: &MessageRecord) -> Result<(), Stop> {
+        let Some(instance) = self.cache.get(&record.instance) else {
+            return Err(Stop::Fail {
+                stage: "config",
+                error: format!("instance '{}' no longer exists", record.instance),
+            });
+        };
+        if instance.evolution_url.is_none() || instance.evolution_key.is_none() {
+            let name = &instance.name;
+            return Err(Stop::Fail {
+                stage: "config",
+                error: format!(
+                    "instance '{name}' has no Evolution URL or key; set them with: omnihub-instance update {name} --evolution-url URL --evolution-key KEY"
+                ),
+            });
+        }
+        let reply = match &record.reply {
+            Some(reply) => reply.clone(),
+            None => self.ask_agent(&instance, record).await?,
+        };
+        if let Some(reason) = skip_reason(&reply) {
+            return self.complete(record.id, Some(reason)).await;
+        }
+        let parts = split_reply(&reply, MAX_PART_CHARS);
+        let total = u32::try_from(parts.len()).unwrap_or(u32::MAX);
+        for (index, part) in parts.iter().enumerate().skip(record.parts_sent as usize) {
+            self.extend_lease(record.id, self.lease).await?;
+            let started = Instant::now();
+            let sent = self
+                .messenger
+                .send_text(&instance, &record.inbound.chat_id, part)
+                .await;
+            self.events
+                .evolution_call(started.elapsed().as_secs_f64(), sent.is_ok());
+            match sent {
+                Ok(()) => {
+                    let done = u32::try_from(index + 1).unwrap_or(total);
+                    let owner = self.owner.clone();
+                    let id = record.id;
+                    self.fenced(id, move |db| db.messages().part_sent(id, &owner, done))
+                        .await?;
+                }
+                Err(e) if e.is_transient() => {
+                    return Err(Stop::Retry {
+                        stage: "evolution",
+                        error: e.to_string(),
+                    })
+                }
+                Err(e) => {
+                    return Err(Stop::Fail {
+                        stage: "evolution",
+                        error: e.to_string(),
+                    })
+                }
+            }
+        }
+        self.complete(record.id, None).await
+    }
+
+    async fn ask_agent(
+        &self,
+        instance: &Arc<InstanceConfig>,
+        record: &MessageRecord,
+    ) -> Result<String, Stop> {
+        let timeout = Duration::from_secs(u64::from(instance.agent_timeout.secs()));
+        self.extend_lease(record.id, timeout + LEASE_MARGIN).await?;
+        let (id, owner) = (record.id, self.owner.clone());
+        self.fenced(id, move |db| db.messages().agent_started(id, &owner))
+            .await?;
+        // Typing indicator alongside the agent call, never delaying the reply.
+        let (messenger, typing_instance, chat) = (
+            self.messenger.clone(),
+            instance.clone(),
+            record.inbound.chat_id.clone(),
+        );
+        tokio::spawn(async move {
+            if let Err(err) = messenger.send_typing(&typing_instance, &chat).await {
+                tracing::debug!(error = %err, "typing indicator not shown");
+            }
+        });
+        let session = session_name(
+            instance.name.as_str(),
+            instance.session_id_prefix.as_deref(),
+            &record.inbound,
+        );
+        let request = AgentRequest::from_message(&record.inbound, session);
+        let started = Instant::now();
+        let answer = self.agent.run(instance, &request).await;
+        self.events
+            .agent_call(started.elapsed().as_secs_f64(), answer.is_ok());
+        let reply = match answer {
+            Ok(reply) => reply,
+            Err(e) if e.is_transient() => {
+                return Err(Stop::Retry {
+                    stage: "agent",
+                    error: e.to_string(),
+                })
+            }
+            Err(e) => {
+                return Err(Stop::Fail {
+                    stage: "agent",
+                    error: e.to_string(),
+                })
+            }
+        };
+        let parts = if skip_reason(&reply).is_some() {
+            0
+        } else {
+            split_reply(&reply, MAX_PART_CHARS).len()
+        };
+        let (owner, stored) = (self.owner.clone(), reply.clone());
+        let parts = u32::try_from(parts).unwrap_or(u32::MAX);
+        self.fenced(id, move |db| db.messages().save_reply(id, &owner, &stored, parts))
+            .await?;
+        Ok(reply)
+    }
+
+    async fn complete(&self, id: i64, outcome: Option<&'static str>) -> Result<(), Stop> {
+        let owner = self.owner.clone();
+        self.fenced(id, move |db| db.messages().complete(id, &owner, outcome))
+            .await?;
+        self.events.finished(MessageStatus::Done);
+        Ok(())
+    }
+
+    async fn fail(
+        &self,
+        record: &MessageRecord,
+        stage: &'static str,
+        error: String,
+    ) -> Result<(), CoreError> {
+        tracing::warn!(message = record.id, instance = %record.instance, stage, error = %error, "message failed");
+        let (id, owner) = (record.id, self.owner.clone());
+        let applied = self
+            .write(move |db| db.messages().fail(id, &owner, stage, &error))
+            .await?;
+        if !applied {
+            return Ok(());
+        }
+        self.events.finished(MessageStatus::Failed);
+        if stage == "config" {
+            return Ok(()); // nothing can be sent without a working configuration
+        }
+        let (Some(apology), Some(instance)) = (&self.apology, self.cache.get(&record.instance)) else {
+            return Ok(());
+        };
+        if let Err(err) = self
+            .messenger
+            .send_text(&instance, &record.inbound.chat_id, apology)
+            .await
+        {
+            tracing::warn!(message = record.id, error = %err, "the apology could not be sent either");
+        }
+        Ok(())
+    }
+
+    async fn extend_lease(&self, id: i64, lease: Duration) -> Result<(), Stop> {
+        let owner = self.owner.clone();
+        self.fenced(id, move |db| db.messages().extend_lease(id, &owner, lease))
+            .await
+    }
+
+    /// A lease-fenced write on message `id`; losing the lease abandons the message to its
+    /// new holder.
+    async fn fenced<F>(&self, id: i64, write: F) -> Result<(), Stop>
+    where
+        F: FnOnce(&Database) -> Result<bool, DbError> + Send + 'static,
+    {
+        if self.write(write).await? {
+            Ok(())
+        } else {
+            Err(Stop::Abandon(CoreError::LeaseLost(id)))
+        }
+    }
+
+    async fn write<T, F>(&self, write: F) -> Result<T, CoreError>
+    where
+        F: FnOnce(&Database) -> Result<T, DbError> + Send + 'static,
+        T: Send + 'static,
+    {
+        blocking(&self.db, write).await
+    }
+}

@@ -1,0 +1,260 @@
+//! Dispatcher scenarios: the happy path, ordering, retries, failures, resumption.
+
+use std::time::Duration;
+
+use omnihub_agent::AgentError;
+use omnihub_db::ClaimRequest;
+use omnihub_domain::MessageStatus;
+use omnihub_evolution::EvolutionError;
+
+use crate::{accept, add_instance, fast_config, run_until_finished, text_message, world};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_gets_one_agent_call_and_its_reply_in_parts() {
+    let w = world();
+    w.agent.then(Ok("Hello Ana!\n\nHow can I help?"));
+    let id = accept(
+        &w.db,
+        "a",
+        &text_message("M1", "14155551234@s.whatsapp.net", "hi"),
+    );
+    run_until_finished(&w, fast_config("d1"), 1).await;
+    let calls = w.agent.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        (
+            calls[0].instance.as_str(),
+            calls[0].session.as_str(),
+            calls[0].content.as_str()
+        ),
+        ("a", "a_14155551234", "hi")
+    );
+    let sent = w.messenger.sent();
+    let texts: Vec<&str> = sent.iter().map(|(_, _, t)| t.as_str()).collect();
+    assert_eq!(texts, ["Hello Ana!", "How can I help?"]);
+    assert!(sent
+        .iter()
+        .all(|(i, chat, _)| i == "a" && chat == "14155551234@s.whatsapp.net"));
+    let record = w.db.messages().get(id).unwrap();
+    assert_eq!(
+        (
+            record.status,
+            record.attempts,
+            record.parts_sent,
+            record.parts_total
+        ),
+        (MessageStatus::Done, 1, 2, 2)
+    );
+    assert!(
+        record.agent_started_at.is_some() && record.agent_finished_at.is_some() && record.sent_at.is_some()
+    );
+    assert_eq!(record.lease_owner, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_of_one_chat_run_one_at_a_time_in_order_while_chats_run_in_parallel() {
+    let mut w = world();
+    w.agent.delay = Duration::from_millis(15);
+    for i in 0..20 {
+        accept(
+            &w.db,
+            "a",
+            &text_message(&format!("A{i}"), "111@s.whatsapp.net", &format!("a{i}")),
+        );
+        accept(
+            &w.db,
+            "b",
+            &text_message(&format!("B{i}"), "222@s.whatsapp.net", &format!("b{i}")),
+        );
+    }
+    run_until_finished(&w, fast_config("d1"), 40).await;
+    assert_eq!(
+        *w.agent.overlaps.lock().unwrap(),
+        0,
+        "two calls of one chat overlapped"
+    );
+    let calls = w.agent.calls();
+    for (instance, prefix) in [("a", "a"), ("b", "b")] {
+        let order: Vec<String> = calls
+            .iter()
+            .filter(|c| c.instance == instance)
+            .map(|c| c.content.clone())
+            .collect();
+        let expected: Vec<String> = (0..20).map(|i| format!("{prefix}{i}")).collect();
+        assert_eq!(order, expected);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_agent_failures_are_retried_then_succeed() {
+    let w = world();
+    w.agent
+        .then(Err(AgentError::Timeout(1)))
+        .then(Err(AgentError::Status {
+            status: 503,
+            body: "busy".into(),
+        }))
+        .then(Ok("finally"));
+    let id = accept(&w.db, "a", &text_message("M1", "1@s.whatsapp.net", "hi"));
+    run_until_finished(&w, fast_config("d1"), 1).await;
+    let record = w.db.messages().get(id).unwrap();
+    assert_eq!((record.status, record.attempts), (MessageStatus::Done, 3));
+    assert_eq!(w.agent.calls().len(), 3);
+    assert_eq!(
+        w.messenger
+            .sent()
+            .iter()
+            .map(|s| s.2.as_str())
+            .collect::<Vec<_>>(),
+        ["finally"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permanent_agent_failure_fails_with_an_apology() {
+    let w = world();
+    w.agent.then(Err(AgentError::Status {
+        status: 400,
+        body: "bad request".into(),
+    }));
+    let id = accept(&w.db, "a", &text_message("M1", "1@s.whatsapp.net", "hi"));
+    run_until_finished(&w, fast_config("d1"), 1).await;
+    let record = w.db.messages().get(id).unwrap();
+    assert_eq!(
+        (record.status, record.error_stage.as_deref()),
+        (MessageStatus::Failed, Some("agent"))
+    );
+    assert!(record.error.as_deref().unwrap().contains("400"));
+    assert_eq!(w.agent.calls().len(), 1, "a 4xx is not retried");
+    assert_eq!(w.messenger.sent()[0].2, omnihub_core::DEFAULT_APOLOGY);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exhausted_retries_fail_and_apologise() {
+    let w = world();
+    for _ in 0..3 {
+        w.agent.then(Err(AgentError::Connect("refused".into())));
+    }
+    let id = accept(&w.db, "a", &text_message("M1", "1@s.whatsapp.net", "hi"));
+    let mut config = fast_config("d1");
+    config.apology = Some("We are having trouble.".into());
+    run_until_finished(&w, config, 1).await;
+    let record = w.db.messages().get(id).unwrap();
+    assert_eq!((record.status, record.attempts), (MessageStatus::Failed, 3));
+    assert_eq!(
+        w.messenger
+            .sent()
+            .iter()
+            .map(|s| s.2.as_str())
+            .collect::<Vec<_>>(),
+        ["We are having trouble."]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_part_is_resent_alone_without_a_second_agent_call() {
+    let w = world();
+    w.agent.then(Ok("one\n\ntwo\n\nthree"));
+    w.messenger.then(Ok(())).then(Err(EvolutionError::Status {
+        status: 500,
+        message: "boom".into(),
+    }));
+    let id = accept(&w.db, "a", &text_message("M1", "1@s.whatsapp.net", "hi"));
+    run_until_finished(&w, fast_config("d1"), 1).await;
+    assert_eq!(w.agent.calls().len(), 1);
+    assert_eq!(
+        w.messenger
+            .sent()
+            .iter()
+            .map(|s| s.2.as_str())
+            .collect::<Vec<_>>(),
+        ["one", "two", "three"]
+    );
+    let record = w.db.messages().get(id).unwrap();
+    assert_eq!(
+        (record.status, record.attempts, record.parts_sent),
+        (MessageStatus::Done, 2, 3)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unconfigured_evolution_fails_naming_the_fix_and_sends_nothing() {
+    let w = world();
+    add_instance(&w.db, "bare", false);
+    w.cache.reload().unwrap();
+    let id = accept(&w.db, "bare", &text_message("M1", "1@s.whatsapp.net", "hi"));
+    run_until_finished(&w, fast_config("d1"), 1).await;
+    let record = w.db.messages().get(id).unwrap();
+    assert_eq!(
+        (record.status, record.error_stage.as_deref()),
+        (MessageStatus::Failed, Some("config"))
+    );
+    assert!(record
+        .error
+        .unwrap()
+        .contains("omnihub-instance update bare --evolution-url"));
+    assert!(w.agent.calls().is_empty() && w.messenger.sent().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn automagik_and_empty_replies_are_not_sent() {
+    let w = world();
+    w.agent.then(Ok("AUTOMAGIK:ACCESS_DENIED")).then(Ok("   "));
+    let first = accept(&w.db, "a", &text_message("M1", "1@s.whatsapp.net", "hi"));
+    let second = accept(&w.db, "a", &text_message("M2", "1@s.whatsapp.net", "again"));
+    run_until_finished(&w, fast_config("d1"), 2).await;
+    assert!(w.messenger.sent().is_empty());
+    for id in [first, second] {
+        let record = w.db.messages().get(id).unwrap();
+        assert_eq!(record.status, MessageStatus::Done);
+        assert!(record.outcome.unwrap().starts_with("not sent"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_lease_of_a_dead_dispatcher_is_taken_over() {
+    let w = world();
+    let id = accept(&w.db, "a", &text_message("M1", "1@s.whatsapp.net", "hi"));
+    let dead = ClaimRequest {
+        owner: "dead".into(),
+        lease: Duration::from_millis(200),
+        limit: 10,
+        capacity: None,
+    };
+    assert_eq!(w.db.messages().claim(&dead).unwrap().len(), 1);
+    assert!(
+        w.db.messages().claim(&dead).unwrap().is_empty(),
+        "a leased head is not claimable again"
+    );
+    run_until_finished(&w, fast_config("alive"), 1).await;
+    let record = w.db.messages().get(id).unwrap();
+    assert_eq!((record.status, record.attempts), (MessageStatus::Done, 2));
+    assert!(
+        !w.db.messages().complete(id, "dead", None).unwrap(),
+        "the dead owner's late write is fenced off"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_instance_cap_leaves_room_for_other_instances() {
+    let mut w = world();
+    w.agent.delay = Duration::from_millis(30);
+    for i in 0..30 {
+        accept(
+            &w.db,
+            "a",
+            &text_message(&format!("A{i}"), &format!("{i}@s.whatsapp.net"), "x"),
+        );
+    }
+    accept(&w.db, "b", &text_message("B0", "999@s.whatsapp.net", "b"));
+    let mut config = fast_config("d1");
+    config.global_limit = 4;
+    config.per_instance_limit = 2;
+    run_until_finished(&w, config, 31).await;
+    let calls = w.agent.calls();
+    let b_position = calls.iter().position(|c| c.instance == "b").unwrap();
+    assert!(
+        b_position < 6,
+        "instance b waited behind a's backlog: position {b_position}"
+    );
+}
