@@ -6,7 +6,7 @@ use actix_web::middleware::{from_fn, NormalizePath, TrailingSlash};
 use actix_web::{web, App, Error};
 
 use crate::extract::{json_config, json_error_pages, query_config, route_not_found};
-use crate::handlers::{instances, ops};
+use crate::handlers::{instances, messages, ops, webhooks};
 use crate::middleware::{observe, require_api_key};
 use crate::state::AppState;
 
@@ -23,8 +23,10 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let webhook_limit = state.webhook_body_limit();
     App::new()
         .app_data(web::Data::new(state))
+        .app_data(web::PayloadConfig::new(webhook_limit))
         .app_data(json_config())
         .app_data(query_config())
         .configure(routes)
@@ -47,19 +49,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/default-instance").get(instances::default_instance))
                 .service(
                     web::resource("/instances")
-                        .route(web::get().to(instances::list))
-                        .route(web::post().to(instances::create)),
+                        .get(instances::list)
+                        .post(instances::create),
                 )
                 .service(
                     web::resource("/instances/{name}")
-                        .route(web::get().to(instances::get))
-                        .route(web::put().to(instances::update))
-                        .route(web::delete().to(instances::delete)),
+                        .get(instances::get)
+                        .put(instances::update)
+                        .delete(instances::delete),
                 )
-                .route(
-                    "/instances/{name}/set-default",
-                    web::post().to(instances::set_default),
-                )
-                .route("/openapi.json", web::get().to(ops::openapi)),
+                .service(web::resource("/instances/{name}/set-default").post(instances::set_default))
+                .service(web::resource("/messages").get(messages::list))
+                .service(web::resource("/messages/{id}").get(messages::get))
+                .service(web::resource("/messages/{id}/retry").post(messages::retry))
+                .service(web::resource("/openapi.json").get(ops::openapi)),
+        )
+        // Webhooks authenticate per instance (token), not with the admin key. The third
+        // form is Evolution's "webhook by events" URL ({url}/{event-name}).
+        .service(web::resource("/webhook/evolution").post(webhooks::for_default))
+        .service(web::resource("/webhook/evolution/{instance}").post(webhooks::for_instance))
+        .service(
+            web::resource("/webhook/evolution/{instance}/{event}").post(webhooks::for_instance_by_event),
         );
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use omnihub_db::DatabaseUrl;
 use omnihub_domain::Secret;
 
+use crate::pipeline_config::PipelineConfig;
 use crate::proxy::IpNet;
 
 /// The shortest admin API key accepted: a short key is guessable.
@@ -52,6 +53,8 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// HTTP worker threads (`OMNIHUB_WORKERS`; default: one per core).
     pub workers: Option<usize>,
+    /// The message pipeline.
+    pub pipeline: PipelineConfig,
 }
 
 impl ServerConfig {
@@ -153,7 +156,9 @@ impl ServerConfig {
                 _ => Err(invalid("OMNIHUB_WORKERS", "must be a whole number from 1 to 256")),
             })
             .transpose()?;
+        let pipeline = PipelineConfig::from_lookup(&lookup)?;
         Ok(Self {
+            pipeline,
             host,
             port,
             database_url,

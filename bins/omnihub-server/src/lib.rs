@@ -21,12 +21,14 @@
 mod app;
 pub mod config;
 pub mod dto;
+pub mod dto_messages;
 pub mod error;
 mod extract;
 mod handlers;
-mod metrics;
+pub mod metrics;
 mod middleware;
 pub mod openapi;
+pub mod pipeline_config;
 pub mod proxy;
 mod state;
 
@@ -34,4 +36,6 @@ pub use app::{app, routes};
 pub use config::{ConfigError, LogFormat, ServerConfig};
 pub use error::{ApiError, ErrorBody};
 pub use extract::ADMIN_BODY_LIMIT;
+pub use metrics::Metrics;
+pub use pipeline_config::PipelineConfig;
 pub use state::AppState;

@@ -1,5 +1,8 @@
 //! `omnihub-server`: loads the configuration, migrates and seeds the database, then serves
-//! the admin API, health and metrics until SIGTERM/SIGINT.
+//! webhooks, the admin API, health and metrics while the dispatcher answers messages, until
+//! SIGTERM/SIGINT.
+
+mod pipeline;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -61,9 +64,17 @@ fn run(config: ServerConfig) -> anyhow::Result<()> {
     if config.api_key.is_none() {
         tracing::warn!("OMNIHUB_API_KEY is not set: the admin API under /api/v1 refuses every request");
     }
-    let state = AppState::new(db, config.api_key.clone(), config.trusted_proxies.clone());
+    let state = AppState::new(db.clone(), config.api_key.clone(), config.trusted_proxies.clone())
+        .with_webhook_body_limit(config.pipeline.webhook_body_limit);
+    let pipeline = pipeline::Pipeline::start(
+        &db,
+        &config.pipeline,
+        config.shutdown_grace,
+        state.shared_metrics(),
+    )?;
+    let state = state.with_cache(pipeline.cache()).with_waker(pipeline.waker());
 
-    actix_web::rt::System::new().block_on(async move {
+    let served = actix_web::rt::System::new().block_on(async move {
         let mut server = actix_web::HttpServer::new(move || app(state.clone()))
             .shutdown_timeout(config.shutdown_grace.as_secs());
         if let Some(workers) = config.workers {
@@ -75,8 +86,11 @@ fn run(config: ServerConfig) -> anyhow::Result<()> {
         for addr in server.addrs() {
             tracing::info!("listening on http://{addr}");
         }
-        server.run().await.context("the HTTP server failed")?;
-        tracing::info!("omnihub-server stopped");
-        Ok(())
-    })
+        server.run().await.context("the HTTP server failed")
+    });
+    // The HTTP server has stopped taking webhooks; now let the dispatcher finish.
+    pipeline.stop();
+    served?;
+    tracing::info!("omnihub-server stopped");
+    Ok(())
 }

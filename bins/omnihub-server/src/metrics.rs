@@ -1,6 +1,8 @@
 //! Prometheus metrics: requests by route and status, latency, database pool state.
 
+use omnihub_core::PipelineEvents;
 use omnihub_db::PoolState;
+use omnihub_domain::MessageStatus;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -30,7 +32,34 @@ pub struct RouteLabels {
     pub route: String,
 }
 
+/// A single `outcome` label (webhooks; upstream calls: `ok`/`error`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    /// The outcome.
+    pub outcome: String,
+}
+
+/// A single `status` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabels {
+    /// The message status.
+    pub status: String,
+}
+
+/// A single `stage` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StageLabels {
+    /// The pipeline stage.
+    pub stage: String,
+}
+
 type LatencyFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
+type UpstreamFamily = Family<OutcomeLabels, Histogram, fn() -> Histogram>;
+
+fn upstream_histogram() -> Histogram {
+    // 1 ms .. ~65 s
+    Histogram::new(exponential_buckets(0.001, 2.0, 17))
+}
 
 /// The server's metrics.
 pub struct Metrics {
@@ -40,6 +69,12 @@ pub struct Metrics {
     pool_connections: Gauge,
     pool_idle: Gauge,
     pool_max: Gauge,
+    webhooks: Family<OutcomeLabels, Counter>,
+    finished: Family<StatusLabels, Counter>,
+    retries: Family<StageLabels, Counter>,
+    agent_latency: UpstreamFamily,
+    evolution_latency: UpstreamFamily,
+    queue: Family<StatusLabels, Gauge>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -79,6 +114,42 @@ impl Metrics {
             "Configured maximum of database connections",
             pool_max.clone(),
         );
+        let webhooks = Family::<OutcomeLabels, Counter>::default();
+        let finished = Family::<StatusLabels, Counter>::default();
+        let retries = Family::<StageLabels, Counter>::default();
+        let agent_latency: UpstreamFamily = Family::new_with_constructor(upstream_histogram);
+        let evolution_latency: UpstreamFamily = Family::new_with_constructor(upstream_histogram);
+        let queue = Family::<StatusLabels, Gauge>::default();
+        registry.register(
+            "webhooks",
+            "Webhooks by outcome (accepted, duplicate, ignored, rejected, unavailable)",
+            webhooks.clone(),
+        );
+        registry.register(
+            "messages_finished",
+            "Messages that reached a final status",
+            finished.clone(),
+        );
+        registry.register(
+            "message_retries",
+            "Transient failures scheduled for retry, by stage",
+            retries.clone(),
+        );
+        registry.register(
+            "agent_request_duration_seconds",
+            "Agent call latency",
+            agent_latency.clone(),
+        );
+        registry.register(
+            "evolution_request_duration_seconds",
+            "Evolution sendText latency",
+            evolution_latency.clone(),
+        );
+        registry.register(
+            "message_queue",
+            "Unfinished messages by status (queue depth)",
+            queue.clone(),
+        );
         Self {
             registry,
             requests,
@@ -86,6 +157,12 @@ impl Metrics {
             pool_connections,
             pool_idle,
             pool_max,
+            webhooks,
+            finished,
+            retries,
+            agent_latency,
+            evolution_latency,
+            queue,
         }
     }
 
@@ -107,6 +184,27 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts one webhook by outcome.
+    pub fn webhook(&self, outcome: &str) {
+        self.webhooks
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Sets the queue depth gauges from a status count.
+    pub fn set_queue(&self, counts: &[(MessageStatus, i64)]) {
+        for status in [MessageStatus::Queued, MessageStatus::Processing] {
+            let n = counts.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n);
+            self.queue
+                .get_or_create(&StatusLabels {
+                    status: status.as_str().to_owned(),
+                })
+                .set(n);
+        }
+    }
+
     /// Renders every metric in the Prometheus/OpenMetrics text format, with the pool state
     /// read at scrape time.
     pub fn render(&self, pool: PoolState) -> Result<String, std::fmt::Error> {
@@ -122,5 +220,39 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+fn outcome(ok: bool) -> OutcomeLabels {
+    OutcomeLabels {
+        outcome: if ok { "ok" } else { "error" }.to_owned(),
+    }
+}
+
+impl PipelineEvents for Metrics {
+    fn finished(&self, status: MessageStatus) {
+        self.finished
+            .get_or_create(&StatusLabels {
+                status: status.as_str().to_owned(),
+            })
+            .inc();
+    }
+
+    fn retried(&self, stage: &'static str) {
+        self.retries
+            .get_or_create(&StageLabels {
+                stage: stage.to_owned(),
+            })
+            .inc();
+    }
+
+    fn agent_call(&self, seconds: f64, ok: bool) {
+        self.agent_latency.get_or_create(&outcome(ok)).observe(seconds);
+    }
+
+    fn evolution_call(&self, seconds: f64, ok: bool) {
+        self.evolution_latency
+            .get_or_create(&outcome(ok))
+            .observe(seconds);
     }
 }

@@ -4,8 +4,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::dto::{CreateInstanceRequest, InstanceResponse, UpdateInstanceRequest};
+use crate::dto_messages::{MessageDetail, MessageResponse};
 use crate::error::ErrorBody;
-use crate::handlers::{instances, ops};
+use crate::handlers::{instances, messages, ops};
 
 /// The admin API under `/api/v1`.
 #[derive(OpenApi)]
@@ -19,11 +20,18 @@ use crate::handlers::{instances, ops};
         instances::delete,
         instances::set_default,
         instances::default_instance,
+        messages::list,
+        messages::get,
+        messages::retry,
         ops::openapi,
     ),
-    components(schemas(InstanceResponse, CreateInstanceRequest, UpdateInstanceRequest, ErrorBody)),
+    components(schemas(InstanceResponse, CreateInstanceRequest, UpdateInstanceRequest, ErrorBody, MessageResponse, MessageDetail)),
     modifiers(&SecuritySchemes),
-    tags((name = "instances", description = "WhatsApp numbers bound to agents"), (name = "meta", description = "This document"))
+    tags(
+        (name = "instances", description = "WhatsApp numbers bound to agents"),
+        (name = "messages", description = "The message log"),
+        (name = "meta", description = "This document")
+    )
 )]
 pub struct AdminApiDoc;
 

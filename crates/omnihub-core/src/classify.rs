@@ -7,7 +7,7 @@ use omnihub_evolution::{Content, Upsert};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     /// Log it and answer it.
-    Accept(InboundMessage),
+    Accept(Box<InboundMessage>),
     /// Acknowledge it and do nothing, for this reason.
     Ignore(String),
 }
@@ -41,7 +41,7 @@ pub fn classify(upsert: Upsert) -> Decision {
         Content::Empty => return ignore("no usable content"),
         Content::Unsupported(kind) => return Decision::Ignore(format!("unsupported message type {kind}")),
     };
-    Decision::Accept(InboundMessage {
+    Decision::Accept(Box::new(InboundMessage {
         message_id: upsert.message_id,
         chat_id: upsert.chat_id,
         author: upsert.participant,
@@ -49,7 +49,7 @@ pub fn classify(upsert: Upsert) -> Decision {
         phone: upsert.phone,
         timestamp: upsert.timestamp,
         content,
-    })
+    }))
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             Ok(()) => Ok(()),
             Err(Stop::Retry { stage, error }) if self.retry.allows_another(attempts) => {
                 let delay = self.retry.delay(attempts);
-                tracing::info!(message = id, stage, error = %error, attempt = attempts, retry_in_ms = delay.as_millis() as u64, "transient failure; will retry");
+                tracing::info!(log_id = id, stage, error = %error, attempt = attempts, retry_in_ms = delay.as_millis() as u64, "transient failure; will retry");
                 self.events.retried(stage);
                 let owner = self.owner.clone();
                 self.write(move |db| db.messages().retry_later(id, &owner, delay, stage, &error))
@@ -67,7 +67,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             Err(Stop::Abandon(err)) => Err(err),
         };
         if let Err(err) = result {
-            tracing::warn!(message = id, error = %err, "message left for a later attempt (its lease will expire)");
+            tracing::warn!(log_id = id, error = %err, "message left for a later attempt (its lease will expire)");
         }
     }
 
@@ -202,7 +202,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
         stage: &'static str,
         error: String,
     ) -> Result<(), CoreError> {
-        tracing::warn!(message = record.id, instance = %record.instance, stage, error = %error, "message failed");
+        tracing::warn!(log_id = record.id, instance = %record.instance, stage, error = %error, "message failed");
         let (id, owner) = (record.id, self.owner.clone());
         let applied = self
             .write(move |db| db.messages().fail(id, &owner, stage, &error))
@@ -222,7 +222,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             .send_text(&instance, &record.inbound.chat_id, apology)
             .await
         {
-            tracing::warn!(message = record.id, error = %err, "the apology could not be sent either");
+            tracing::warn!(log_id = record.id, error = %err, "the apology could not be sent either");
         }
         Ok(())
     }

@@ -38,6 +38,7 @@ mod database;
 mod dialect;
 mod error;
 mod instances;
+mod message_lease;
 mod message_rows;
 mod messages;
 mod migrations;

@@ -64,7 +64,7 @@ pub async fn create(
     body: web::Json<CreateInstanceRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let new = NewInstanceInput::from(body.into_inner()).validate()?;
-    let created = state.db(move |db| db.instances().create(&new)).await?;
+    let created = state.admin_write(move |db| db.instances().create(&new)).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/instances/{}", created.name)))
         .json(InstanceResponse::from(created)))
@@ -105,7 +105,9 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let name = path_name(&name)?;
     let changes = InstanceChangesInput::from(body.into_inner()).validate()?;
-    let updated = state.db(move |db| db.instances().update(&name, &changes)).await?;
+    let updated = state
+        .admin_write(move |db| db.instances().update(&name, &changes))
+        .await?;
     Ok(HttpResponse::Ok().json(InstanceResponse::from(updated)))
 }
 
@@ -127,7 +129,9 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let name = path_name(&name)?;
     let force = query.force.unwrap_or(false);
-    let outcome = state.db(move |db| db.instances().delete(&name, force)).await?;
+    let outcome = state
+        .admin_write(move |db| db.instances().delete(&name, force))
+        .await?;
     let mut response = HttpResponse::NoContent();
     if let Some(promoted) = outcome.promoted {
         response.insert_header(("x-omnihub-promoted-default", promoted.to_string()));
@@ -149,7 +153,9 @@ pub async fn set_default(
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let name = path_name(&name)?;
-    let instance = state.db(move |db| db.instances().set_default(&name)).await?;
+    let instance = state
+        .admin_write(move |db| db.instances().set_default(&name))
+        .await?;
     Ok(HttpResponse::Ok().json(InstanceResponse::from(instance)))
 }
 

@@ -1,4 +1,6 @@
 //! HTTP handlers, one module per resource.
 
 pub mod instances;
+pub mod messages;
 pub mod ops;
+pub mod webhooks;

@@ -37,6 +37,11 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
 
 /// Prometheus metrics in the text exposition format.
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    // Queue depth is read at scrape time; without a database the other metrics still serve.
+    match state.db(|db| db.messages().count_by_status()).await {
+        Ok(counts) => state.metrics().set_queue(&counts),
+        Err(err) => tracing::warn!(error = %err, "queue depth unavailable for this scrape"),
+    }
     let text = state
         .metrics()
         .render(state.database().pool_state())

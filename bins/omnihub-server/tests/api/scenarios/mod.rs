@@ -212,9 +212,12 @@ pub fn openapi_lists_every_admin_route_and_parses(api: &dyn Api) {
             "GET /api/v1/default-instance",
             "GET /api/v1/instances",
             "GET /api/v1/instances/{name}",
+            "GET /api/v1/messages",
+            "GET /api/v1/messages/{id}",
             "GET /api/v1/openapi.json",
             "POST /api/v1/instances",
             "POST /api/v1/instances/{name}/set-default",
+            "POST /api/v1/messages/{id}/retry",
             "PUT /api/v1/instances/{name}",
         ]
     );
@@ -227,7 +230,7 @@ pub fn openapi_lists_every_admin_route_and_parses(api: &dyn Api) {
             "PUT" => "PUT",
             _ => "DELETE",
         };
-        let resp = api.send(Req::admin(method, path.replace("{name}", "ghost")).json(&json!({})));
+        let resp = api.send(Req::admin(method, path.replace("{name}", "ghost").replace("{id}", "999")).json(&json!({})));
         assert_ne!(resp.json()["error"], "route_not_found", "{route}");
         assert_ne!(resp.status, 405, "{route}");
     }

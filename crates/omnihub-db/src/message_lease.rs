@@ -1,0 +1,173 @@
+//! The lease-fenced steps of a claimed message: every write applies only while the writer
+//! still holds the lease, so a dispatcher whose lease expired cannot overwrite the work of
+//! the one that took over.
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use omnihub_domain::MessageStatus;
+
+use crate::conn::{write_tx, DbConn};
+use crate::database::with_conn;
+use crate::instances::now;
+use crate::messages::{later, to_i32, MessageStore};
+use crate::schema::messages::dsl as m;
+use crate::DbError;
+
+type Released = (
+    diesel::dsl::Eq<m::status, &'static str>,
+    diesel::dsl::Eq<m::lease_owner, Option<String>>,
+    diesel::dsl::Eq<m::lease_expires_at, Option<NaiveDateTime>>,
+);
+
+/// Back to the queue without a lease.
+fn released() -> Released {
+    (
+        m::status.eq("queued"),
+        m::lease_owner.eq(None),
+        m::lease_expires_at.eq(None),
+    )
+}
+
+impl MessageStore<'_> {
+    /// Pushes the lease of a message this owner holds further out; false when it lost it.
+    pub fn extend_lease(&self, id: i64, owner: &str, lease: Duration) -> Result<bool, DbError> {
+        self.fenced(id, owner, |conn, at| {
+            diesel::update(m::messages.find(id))
+                .set(m::lease_expires_at.eq(later(at, lease)))
+                .execute(conn)
+        })
+    }
+
+    /// Records that the agent call starts now.
+    pub fn agent_started(&self, id: i64, owner: &str) -> Result<bool, DbError> {
+        self.fenced(id, owner, |conn, at| {
+            diesel::update(m::messages.find(id))
+                .set(m::agent_started_at.eq(at))
+                .execute(conn)
+        })
+    }
+
+    /// Stores the agent's answer and how many parts it will be sent in.
+    pub fn save_reply(&self, id: i64, owner: &str, reply: &str, parts_total: u32) -> Result<bool, DbError> {
+        self.fenced(id, owner, |conn, at| {
+            diesel::update(m::messages.find(id))
+                .set((
+                    m::reply.eq(reply),
+                    m::parts_total.eq(to_i32(parts_total)),
+                    m::agent_finished_at.eq(at),
+                ))
+                .execute(conn)
+        })
+    }
+
+    /// Records that parts up to `parts_sent` reached Evolution.
+    pub fn part_sent(&self, id: i64, owner: &str, parts_sent: u32) -> Result<bool, DbError> {
+        self.fenced(id, owner, |conn, at| {
+            diesel::update(m::messages.find(id))
+                .set((m::parts_sent.eq(to_i32(parts_sent)), m::sent_at.eq(at)))
+                .execute(conn)
+        })
+    }
+
+    /// Finishes a message as `done`, with an optional note (e.g. why nothing was sent).
+    pub fn complete(&self, id: i64, owner: &str, outcome: Option<&str>) -> Result<bool, DbError> {
+        self.fenced(id, owner, |conn, at| {
+            diesel::update(m::messages.find(id))
+                .set((
+                    m::status.eq(MessageStatus::Done.as_str()),
+                    m::outcome.eq(outcome),
+                    m::finished_at.eq(at),
+                    m::lease_owner.eq(None::<String>),
+                    m::lease_expires_at.eq(None::<NaiveDateTime>),
+                ))
+                .execute(conn)
+        })
+    }
+
+    /// Puts a message back in the queue until `delay` has passed, keeping the error.
+    pub fn retry_later(
+        &self,
+        id: i64,
+        owner: &str,
+        delay: Duration,
+        stage: &str,
+        error: &str,
+    ) -> Result<bool, DbError> {
+        self.fenced(id, owner, |conn, at| {
+            diesel::update(m::messages.find(id))
+                .set((
+                    m::status.eq(MessageStatus::Queued.as_str()),
+                    m::next_attempt_at.eq(later(at, delay)),
+                    m::error_stage.eq(stage),
+                    m::error.eq(error),
+                    m::lease_owner.eq(None::<String>),
+                    m::lease_expires_at.eq(None::<NaiveDateTime>),
+                ))
+                .execute(conn)
+        })
+    }
+
+    /// Finishes a message as `failed` at `stage` with `error`.
+    pub fn fail(&self, id: i64, owner: &str, stage: &str, error: &str) -> Result<bool, DbError> {
+        self.fenced(id, owner, |conn, at| {
+            diesel::update(m::messages.find(id))
+                .set((
+                    m::status.eq(MessageStatus::Failed.as_str()),
+                    m::error_stage.eq(stage),
+                    m::error.eq(error),
+                    m::finished_at.eq(at),
+                    m::lease_owner.eq(None::<String>),
+                    m::lease_expires_at.eq(None::<NaiveDateTime>),
+                ))
+                .execute(conn)
+        })
+    }
+
+    /// Hands back every message `owner` holds (on shutdown): they become ready at once.
+    pub fn release(&self, owner: &str) -> Result<usize, DbError> {
+        with_conn(self.db(), |conn| {
+            Ok(diesel::update(
+                m::messages
+                    .filter(m::status.eq("processing"))
+                    .filter(m::lease_owner.eq(owner)),
+            )
+            .set(released())
+            .execute(conn)?)
+        })
+    }
+
+    /// Hands back every leased message, whoever holds it. Only safe when no other process
+    /// uses the database (SQLite at start-up).
+    pub fn release_all(&self) -> Result<usize, DbError> {
+        with_conn(self.db(), |conn| {
+            Ok(diesel::update(m::messages.filter(m::status.eq("processing")))
+                .set(released())
+                .execute(conn)?)
+        })
+    }
+
+    /// Runs a write that only applies while `owner` still holds the message's lease.
+    fn fenced(
+        &self,
+        id: i64,
+        owner: &str,
+        write: impl FnOnce(&mut DbConn, NaiveDateTime) -> QueryResult<usize>,
+    ) -> Result<bool, DbError> {
+        with_conn(self.db(), |conn| {
+            write_tx(conn, |conn| {
+                let held: i64 = m::messages
+                    .filter(m::id.eq(id))
+                    .filter(m::status.eq("processing"))
+                    .filter(m::lease_owner.eq(owner))
+                    .count()
+                    .get_result(conn)?;
+                if held == 0 {
+                    return Ok(false);
+                }
+                Ok(write(conn, now())? == 1)
+            })
+        })
+    }
+}
