@@ -42,6 +42,7 @@ pub fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
             let instance = db.instances().set_default(&parse_name(name)?)?;
             render::changed(out, &instance, "made the default", json)?;
         }
+        Command::Messages(args) => crate::messages::run(&db, args, out, json)?,
         Command::Bootstrap => {
             let outcome = bootstrap_from_env(&db)?;
             render::bootstrap(out, &outcome, json)?;

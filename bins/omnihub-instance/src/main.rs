@@ -4,6 +4,7 @@
 //! unreachable), 2 usage error. Results go to stdout, errors to stderr as one sentence.
 
 mod commands;
+mod messages;
 mod render;
 
 use std::process::ExitCode;
@@ -62,6 +63,8 @@ pub enum Command {
         /// The instance name.
         name: String,
     },
+    /// Show the message log (newest first), or queue failed messages again with `messages retry`.
+    Messages(messages::MessagesArgs),
     /// Create the `default` instance from AGENT_API_URL, AGENT_API_KEY, DEFAULT_AGENT_NAME,
     /// AGENT_API_TIMEOUT, WHATSAPP_INSTANCE, SESSION_ID_PREFIX, EVOLUTION_API_URL and
     /// EVOLUTION_API_KEY (environment or .env) when no instance exists yet; when instances

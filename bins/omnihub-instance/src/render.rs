@@ -158,7 +158,8 @@ pub fn bootstrap(out: &mut impl Write, outcome: &BootstrapOutcome, json: bool) -
     writeln!(out, "{sentence}")
 }
 
-fn new_table() -> Table {
+/// A table in the CLI's style.
+pub fn new_table() -> Table {
     let mut table = Table::new();
     table
         .load_preset(UTF8_FULL_CONDENSED)
@@ -166,7 +167,8 @@ fn new_table() -> Table {
     table
 }
 
-fn write_json(out: &mut impl Write, value: &impl serde::Serialize) -> io::Result<()> {
+/// Pretty JSON and a newline.
+pub fn write_json(out: &mut impl Write, value: &impl serde::Serialize) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, value)?;
     writeln!(out)
 }

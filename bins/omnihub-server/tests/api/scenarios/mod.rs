@@ -230,7 +230,9 @@ pub fn openapi_lists_every_admin_route_and_parses(api: &dyn Api) {
             "PUT" => "PUT",
             _ => "DELETE",
         };
-        let resp = api.send(Req::admin(method, path.replace("{name}", "ghost").replace("{id}", "999")).json(&json!({})));
+        let resp = api.send(
+            Req::admin(method, path.replace("{name}", "ghost").replace("{id}", "999")).json(&json!({})),
+        );
         assert_ne!(resp.json()["error"], "route_not_found", "{route}");
         assert_ne!(resp.status, 405, "{route}");
     }
