@@ -107,12 +107,16 @@ impl<'a> MessageStore<'a> {
                 rows.iter()
                     .map(|row| {
                         // A savepoint per row: on PostgreSQL a failed INSERT aborts the
-                        // transaction, and a duplicate must not take the others with it.
-                        conn.transaction(|conn| insert_row(conn, row).map_err(TxError::from))
-                            .map_err(|e| match e {
-                                TxError::Db(e) => e,
-                                TxError::Diesel(e) => e.into(),
-                            })
+                        // transaction, so a duplicate rolls back to its savepoint alone.
+                        let inserted = conn.transaction::<i64, diesel::result::Error, _>(|conn| {
+                            diesel::insert_into(m::messages).values(row).execute(conn)?;
+                            id_of(conn, row)
+                        });
+                        match inserted {
+                            Ok(id) => Ok(InsertOutcome::Accepted(id)),
+                            Err(e) if is_unique_violation(&e) => Ok(InsertOutcome::Duplicate),
+                            Err(e) => Err(e.into()),
+                        }
                     })
                     .collect()
             })
@@ -258,36 +262,22 @@ impl<'a> MessageStore<'a> {
     }
 }
 
-#[derive(Debug)]
-enum TxError {
-    Db(DbError),
-    Diesel(diesel::result::Error),
-}
-
-impl From<DbError> for TxError {
-    fn from(e: DbError) -> Self {
-        Self::Db(e)
-    }
-}
-
-impl From<diesel::result::Error> for TxError {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Diesel(e)
-    }
-}
-
 fn insert_row(conn: &mut DbConn, row: &NewMessageRow<'_>) -> Result<InsertOutcome, DbError> {
     match diesel::insert_into(m::messages).values(row).execute(conn) {
         Ok(_) => {}
         Err(e) if is_unique_violation(&e) => return Ok(InsertOutcome::Duplicate),
         Err(e) => return Err(e.into()),
     }
-    let id = m::messages
+    Ok(InsertOutcome::Accepted(id_of(conn, row)?))
+}
+
+/// The log id of a row just inserted (RETURNING does not compile through MultiConnection).
+fn id_of(conn: &mut DbConn, row: &NewMessageRow<'_>) -> QueryResult<i64> {
+    m::messages
         .filter(m::instance_name.eq(row.instance_name))
         .filter(m::message_id.eq(row.message_id))
         .select(m::id)
-        .first(conn)?;
-    Ok(InsertOutcome::Accepted(id))
+        .first(conn)
 }
 
 type Requeued = (

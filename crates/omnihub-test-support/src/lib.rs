@@ -5,10 +5,13 @@
 //! database from it and drops it when the value is dropped. `make test` skips those tests
 //! (by name) when the variable is unset, so a missing server is reported, never hidden.
 
+mod fake_http;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, SqliteConnection};
+pub use fake_http::{FakeHttp, Recorded, Reply};
 
 /// The variable naming the PostgreSQL server used by tests.
 pub const POSTGRES_URL_VAR: &str = "OMNIHUB_TEST_POSTGRES_URL";

@@ -7,6 +7,8 @@
 )]
 
 mod binary;
+mod flow;
+mod pipeline;
 mod readiness;
 mod scenarios;
 mod support;
