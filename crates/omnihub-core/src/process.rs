@@ -14,9 +14,6 @@ use crate::ports::{AgentApi, MessengerApi};
 use crate::split::{skip_reason, split_reply, MAX_PART_CHARS};
 use crate::{InstanceCache, RetryPolicy};
 
-/// Extra lease time on top of the agent timeout, for the bookkeeping around the call.
-const LEASE_MARGIN: Duration = Duration::from_secs(30);
-
 pub(crate) struct Processor<A, M> {
     pub db: Database,
     pub cache: InstanceCache,
@@ -136,7 +133,8 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
         record: &MessageRecord,
     ) -> Result<String, Stop> {
         let timeout = Duration::from_secs(u64::from(instance.agent_timeout.secs()));
-        self.extend_lease(record.id, timeout + LEASE_MARGIN).await?;
+        // The lease covers the whole agent call plus the usual lease for the bookkeeping.
+        self.extend_lease(record.id, timeout + self.lease).await?;
         let (id, owner) = (record.id, self.owner.clone());
         self.fenced(id, move |db| db.messages().agent_started(id, &owner))
             .await?;

@@ -9,6 +9,7 @@
 mod binary;
 mod flow;
 mod pipeline;
+mod pipeline_faults;
 mod readiness;
 mod scenarios;
 mod support;
