@@ -118,3 +118,26 @@ fn postgres_database_works_like_sqlite() {
     assert!(list.contains("pgbot") && list.contains('✓'), "{list}");
     assert!(!dir.path().join("data").exists(), "no SQLite file was created");
 }
+
+#[test]
+fn messages_lists_the_log_and_retry_checks_its_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_in(d, &add_args("bot", &[]), &[]);
+    let out = run_in(d, &["messages"], &[]);
+    assert_code(&out, 0);
+    assert_eq!(stdout(&out), "No messages found\n");
+    assert_eq!(
+        stdout(&run_in(d, &["--json", "messages", "bot"], &[])).trim(),
+        "[]"
+    );
+    assert_code(&run_in(d, &["messages", "ghost"], &[]), 1);
+    assert_code(&run_in(d, &["messages", "--status", "lost"], &[]), 1);
+    assert_code(&run_in(d, &["messages", "retry"], &[]), 2);
+    assert_code(&run_in(d, &["messages", "retry", "7", "--failed"], &[]), 2);
+    let missing = run_in(d, &["messages", "retry", "7"], &[]);
+    assert_code(&missing, 1);
+    assert_eq!(stderr(&missing), "error: message '7' not found\n");
+    let all = run_in(d, &["messages", "retry", "--failed", "--instance", "bot"], &[]);
+    assert_eq!(stdout(&all), "0 failed message(s) queued again.\n");
+}

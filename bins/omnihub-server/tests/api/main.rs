@@ -48,4 +48,5 @@ suite!(
     paging_is_validated,
     openapi_lists_every_admin_route_and_parses,
     secrets_never_appear_in_full,
+    message_log_lists_filters_and_guards_retries,
 );

@@ -10,6 +10,7 @@
 
 mod bootstrap;
 mod instances;
+mod messages;
 mod migrations;
 mod support;
 

@@ -25,8 +25,10 @@ pub fn create(api: &dyn Api, name: &str) -> Value {
 }
 
 mod errors;
+mod messages;
 
 pub use errors::{caller_mistakes_get_the_documented_json_errors, paging_is_validated};
+pub use messages::message_log_lists_filters_and_guards_retries;
 
 pub fn operations_endpoints_answer(api: &dyn Api) {
     let health = api.send(Req::new("GET", "/health").header("x-request-id", "trace-abc-123"));
