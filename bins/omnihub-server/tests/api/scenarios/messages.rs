@@ -37,11 +37,11 @@ pub fn message_log_lists_filters_and_guards_retries(api: &dyn Api) {
     assert_eq!(since, json!([]));
     let id = all[1]["id"].as_i64().unwrap();
     let detail = api
-        .send(Req::admin("GET", &format!("/api/v1/messages/{id}")))
+        .send(Req::admin("GET", format!("/api/v1/messages/{id}")))
         .expect(200, None);
     assert_eq!(detail["detail"]["text"], "hello M1");
     let retry = api
-        .send(Req::admin("POST", &format!("/api/v1/messages/{id}/retry")))
+        .send(Req::admin("POST", format!("/api/v1/messages/{id}/retry")))
         .expect(409, Some("conflict"));
     assert!(retry["message"]
         .as_str()
