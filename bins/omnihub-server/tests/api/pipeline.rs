@@ -9,7 +9,7 @@ use crate::flow::{
     content, create_instance, echo_agent, fast_env, finished, log, ok_evolution, post_webhook, text_webhook,
     texts, wait_until, AGENT_KEY, EVO_KEY,
 };
-use crate::support::{ServerProcess, ADMIN_KEY};
+use crate::support::{Api, ServerProcess, ADMIN_KEY};
 
 fn start(db: &TestDb) -> ServerProcess {
     ServerProcess::start(db.url(), Some(ADMIN_KEY), &fast_env())
@@ -73,6 +73,25 @@ fn a_text_message_makes_one_agent_call_and_one_send_with_the_documented_shapes(d
         (entry["status"].as_str(), entry["parts_sent"].as_u64()),
         (Some("done"), Some(1))
     );
+    wait_until(10, "the typing indicator", || {
+        !evolution.requests_to("/chat/sendPresence/").is_empty()
+    });
+    let typing = &evolution.requests_to("/chat/sendPresence/")[0];
+    assert_eq!(typing.path, "/chat/sendPresence/caldasIA");
+    assert_eq!(
+        (typing.json["number"].as_str(), typing.json["presence"].as_str()),
+        (Some("5511900006666@s.whatsapp.net"), Some("composing"))
+    );
+    let metrics = server.send(crate::support::Req::new("GET", "/metrics")).text();
+    for line in [
+        r#"omnihub_webhooks_total{outcome="accepted"} 1"#,
+        r#"omnihub_messages_finished_total{status="done"} 1"#,
+        "omnihub_agent_request_duration_seconds_count",
+        "omnihub_evolution_request_duration_seconds_count",
+        r#"omnihub_message_queue{status="queued"} 0"#,
+    ] {
+        assert!(metrics.contains(line), "{line} missing in {metrics}");
+    }
     for request in agent.requests().iter().chain(evolution.requests().iter()) {
         assert!(
             !request.json.to_string().contains("body-apikey-never-used")

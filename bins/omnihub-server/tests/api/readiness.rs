@@ -97,8 +97,17 @@ fn postgres_ready_turns_503_while_the_database_is_away_and_200_when_it_returns()
     url.set_port(Some(proxy.port)).unwrap();
     let server = ServerProcess::start(url.as_str(), Some(ADMIN_KEY), &[]);
     wait_for_status(&server, 200);
+    server
+        .send(Req::admin("POST", "/api/v1/instances").json(&crate::scenarios::instance_body("shop")))
+        .expect(201, None);
+    let webhook = serde_json::json!({"event": "messages.upsert", "instance": "wa_shop",
+        "data": {"key": {"remoteJid": "1@s.whatsapp.net", "id": "W1"}, "message": {"conversation": "hi"}}});
     proxy.open.store(false, Ordering::SeqCst);
     wait_for_status(&server, 503);
+    // Evolution must retry: the message cannot be committed, so it is not acknowledged.
+    server
+        .send(Req::new("POST", "/webhook/evolution/shop").json(&webhook))
+        .expect(503, Some("database_unavailable"));
     let body = server.send(Req::new("GET", "/ready")).json();
     assert_eq!(body["status"], "unavailable");
     server
