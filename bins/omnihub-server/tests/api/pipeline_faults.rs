@@ -30,6 +30,7 @@ on_both_engines!(
     bad_webhooks_get_their_status_store_nothing_and_leave_the_server_healthy,
     webhook_tokens_are_required_when_configured,
     a_hard_kill_with_messages_in_flight_loses_none,
+    sigterm_lets_in_flight_messages_finish_and_keeps_the_rest,
 );
 
 fn agent_timeouts_and_500s_are_retried_until_success(db: &TestDb) {
@@ -297,4 +298,41 @@ fn a_hard_kill_with_messages_in_flight_loses_none(db: &TestDb) {
     println!("hard kill after {sent_before_kill} replies: 200 answered, {duplicates} duplicate replies");
     // Only a kill between a send and its record can duplicate: at most one per chat in flight.
     assert!(duplicates <= 20, "{duplicates} duplicate replies");
+}
+
+fn sigterm_lets_in_flight_messages_finish_and_keeps_the_rest(db: &TestDb) {
+    let agent = FakeHttp::start(|r, _| {
+        Reply::json(200, json!({"message": format!("echo: {}", content(r))}))
+            .after(Duration::from_millis(1500))
+    });
+    let evolution = ok_evolution();
+    let mut first = start(db);
+    create_instance(&first, "shop", "caldasIA", &agent, &evolution, json!({}));
+    // Two messages of one chat: the first is in flight at SIGTERM, the second waits behind it.
+    for (id, text) in [("G1", "first"), ("G2", "second")] {
+        post_webhook(
+            &first,
+            "/webhook/evolution/shop",
+            &text_webhook("caldasIA", id, "1@s.whatsapp.net", text),
+        )
+        .expect(200, None);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let status = first.terminate();
+    assert!(status.success(), "{status:?}");
+    let sent: Vec<String> = texts(&evolution)
+        .iter()
+        .map(|r| r.json["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        sent,
+        ["echo: first"],
+        "the in-flight message finished before exit; the next one was not started"
+    );
+    let second = start(db);
+    wait_until(20, "the second message after the restart", || {
+        texts(&evolution).len() == 2
+    });
+    assert_eq!(texts(&evolution)[1].json["text"], "echo: second");
+    assert_eq!(finished(&second), 2);
 }
