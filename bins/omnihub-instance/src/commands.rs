@@ -15,6 +15,14 @@ pub fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
     if let Command::Update(args) = &cli.command {
         reject_empty_update(args);
     }
+    if let Command::MigrateDb {
+        from,
+        to,
+        include_finished,
+    } = &cli.command
+    {
+        return migrate_db(from, to, *include_finished, out, cli.json);
+    }
     let db = open(cli.database_url)?;
     let json = cli.json;
     match cli.command {
@@ -43,6 +51,7 @@ pub fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
             render::changed(out, &instance, "made the default", json)?;
         }
         Command::Messages(args) => crate::messages::run(&db, args, out, json)?,
+        Command::MigrateDb { .. } => unreachable!("handled before opening the default database"),
         Command::Bootstrap => {
             let outcome = bootstrap_from_env(&db)?;
             render::bootstrap(out, &outcome, json)?;
@@ -72,6 +81,55 @@ fn open(flag: Option<String>) -> anyhow::Result<Database> {
 
 fn parse_name(name: String) -> Result<InstanceName, DomainError> {
     InstanceName::parse(name)
+}
+
+/// Copies `from` into `to` and reports the verified counts.
+fn migrate_db(
+    from: &str,
+    to: &str,
+    include_finished: bool,
+    out: &mut impl Write,
+    json: bool,
+) -> anyhow::Result<()> {
+    let source_url = DatabaseUrl::parse(from).context("--from")?;
+    let target_url = DatabaseUrl::parse(to).context("--to")?;
+    if source_url == target_url {
+        bail!("--from and --to name the same database");
+    }
+    if let DatabaseUrl::Sqlite(path) = &source_url {
+        if !path.exists() {
+            bail!("the source database {} does not exist", path.display());
+        }
+    }
+    let source = Database::connect(&source_url)?;
+    source.migrate()?;
+    let target = Database::connect(&target_url)?;
+    target.migrate()?;
+    let report = omnihub_db::copy_database(&source, &target, include_finished)?;
+    if json {
+        let body = serde_json::json!({
+            "instances": report.instances,
+            "messages": report.messages,
+            "finished_skipped": report.finished_skipped,
+            "verified": true,
+        });
+        serde_json::to_writer_pretty(&mut *out, &body)?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "Copied {} instances and {} messages from {source_url} to {target_url}; counts verified.",
+            report.instances, report.messages
+        )?;
+        if report.finished_skipped > 0 {
+            writeln!(
+                out,
+                "{} finished messages were left behind (use --include-finished to copy them).",
+                report.finished_skipped
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// `update` without any option is a usage error (exit 2), like a missing argument.

@@ -65,6 +65,20 @@ pub enum Command {
     },
     /// Show the message log (newest first), or queue failed messages again with `messages retry`.
     Messages(messages::MessagesArgs),
+    /// Copy every instance and every unfinished message from one database into another, empty
+    /// one (e.g. SQLite to PostgreSQL), in one transaction, and verify the counts. Stop the
+    /// server on the source first.
+    MigrateDb {
+        /// The database to copy from (e.g. sqlite://./data/omnihub.db).
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The empty database to copy into (e.g. postgres://user:pass@host/omnihub); it is migrated first.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Copy finished (done and failed) messages too, not only unfinished ones.
+        #[arg(long)]
+        include_finished: bool,
+    },
     /// Create the `default` instance from AGENT_API_URL, AGENT_API_KEY, DEFAULT_AGENT_NAME,
     /// AGENT_API_TIMEOUT, WHATSAPP_INSTANCE, SESSION_ID_PREFIX, EVOLUTION_API_URL and
     /// EVOLUTION_API_KEY (environment or .env) when no instance exists yet; when instances

@@ -3,12 +3,13 @@
 //! SIGTERM/SIGINT.
 
 mod pipeline;
+mod single_process;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use omnihub_db::{bootstrap_from_env, BootstrapOutcome, Database, PoolOptions};
+use omnihub_db::{bootstrap_from_env, BootstrapOutcome, Database, DatabaseUrl, PoolOptions};
 use omnihub_server::{app, AppState, LogFormat, ServerConfig};
 
 fn main() -> ExitCode {
@@ -45,6 +46,15 @@ fn init_logging(config: &ServerConfig) {
 }
 
 fn run(config: ServerConfig) -> anyhow::Result<()> {
+    // Before touching the database: a second server on one SQLite file must not start.
+    let _sqlite_lock = match &config.database_url {
+        DatabaseUrl::Sqlite(path) => {
+            let lock = single_process::SqliteServerLock::acquire(path)?;
+            tracing::debug!(lock = %lock.path().display(), "holding the SQLite server lock");
+            Some(lock)
+        }
+        DatabaseUrl::Postgres(_) => None,
+    };
     let mut pool = PoolOptions::for_engine(config.database_url.engine());
     if let Some(size) = config.pool_size {
         pool.max_connections = size;

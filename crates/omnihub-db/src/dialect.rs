@@ -18,7 +18,12 @@ pub(crate) struct Candidate {
 /// The ready heads of chats, oldest first: a message is a head when no earlier message of
 /// its (instance, chat) is still queued or processing, so each chat advances one message at
 /// a time in arrival order. Ready means queued and due, or processing with an expired lease.
-fn claim_sql(placeholder: impl Fn(usize) -> String, excluded: usize) -> String {
+///
+/// On PostgreSQL the candidates are locked with `FOR UPDATE SKIP LOCKED`, so replicas claiming
+/// at the same moment take different messages instead of waiting for each other. Order per chat
+/// still holds: a head locked by another replica is skipped, and the message behind it is not a
+/// head while that one is unfinished.
+fn claim_sql(placeholder: impl Fn(usize) -> String, excluded: usize, lock: &str) -> String {
     let now = placeholder(1);
     let mut sql = format!(
         "SELECT m.id AS id, m.instance_name AS instance_name FROM messages m \
@@ -32,7 +37,10 @@ fn claim_sql(placeholder: impl Fn(usize) -> String, excluded: usize) -> String {
         let list: Vec<String> = (0..excluded).map(|i| placeholder(i + 2)).collect();
         sql.push_str(&format!(" AND m.instance_name NOT IN ({})", list.join(", ")));
     }
-    sql.push_str(&format!(" ORDER BY m.id LIMIT {}", placeholder(excluded + 2)));
+    sql.push_str(&format!(
+        " ORDER BY m.id LIMIT {}{lock}",
+        placeholder(excluded + 2)
+    ));
     sql
 }
 
@@ -45,7 +53,8 @@ pub(crate) fn claim_candidates(
 ) -> Result<Vec<Candidate>, DbError> {
     Ok(match conn {
         DbConn::Sqlite(c) => {
-            let sql = claim_sql(|n| format!("?{n}"), excluded.len());
+            // SQLite has one writer at a time and the claim runs under BEGIN IMMEDIATE.
+            let sql = claim_sql(|n| format!("?{n}"), excluded.len(), "");
             let mut query = diesel::sql_query(sql)
                 .into_boxed::<diesel::sqlite::Sqlite>()
                 .bind::<Timestamp, _>(now);
@@ -55,7 +64,11 @@ pub(crate) fn claim_candidates(
             query.bind::<BigInt, _>(limit).load(c)?
         }
         DbConn::Postgres(c) => {
-            let sql = claim_sql(|n| format!("${n}"), excluded.len());
+            let sql = claim_sql(
+                |n| format!("${n}"),
+                excluded.len(),
+                " FOR UPDATE OF m SKIP LOCKED",
+            );
             let mut query = diesel::sql_query(sql)
                 .into_boxed::<diesel::pg::Pg>()
                 .bind::<Timestamp, _>(now);

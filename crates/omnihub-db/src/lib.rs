@@ -44,6 +44,7 @@ mod messages;
 mod migrations;
 mod rows;
 mod schema;
+mod transfer;
 mod url;
 
 pub use bootstrap::{bootstrap, bootstrap_from_env, BootstrapOutcome};
@@ -52,6 +53,7 @@ pub use error::DbError;
 pub use instances::{DeleteOutcome, InstanceStore};
 pub use message_rows::MessageRecord;
 pub use messages::{ClaimRequest, InsertOutcome, MessageFilter, MessageStore};
+pub use transfer::{copy_database, CopyReport};
 pub use url::{DatabaseUrl, Engine, DEFAULT_SQLITE_PATH};
 
 /// A point in time in UTC, as the stores take and return it.

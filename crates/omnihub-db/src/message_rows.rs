@@ -61,6 +61,7 @@ pub(crate) struct MessageRow {
     pub author: Option<String>,
     pub sender_name: Option<String>,
     pub phone: Option<String>,
+    pub kind: String,
     pub content: String,
     pub status: String,
     pub attempts: i32,

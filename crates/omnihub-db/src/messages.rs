@@ -8,16 +8,13 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use omnihub_domain::{InboundMessage, InstanceName, MessageStatus};
 
-use crate::conn::{lock_for_writes, write_tx, DbConn};
+use crate::conn::{write_tx, DbConn};
 use crate::database::with_conn;
 use crate::error::is_unique_violation;
 use crate::instances::now;
 use crate::message_rows::{MessageRow, NewMessageRow};
 use crate::schema::messages::dsl as m;
 use crate::{dialect, Database, DbError, MessageRecord};
-
-/// Advisory-lock key serialising claims on PostgreSQL.
-const CLAIM_LOCK: i64 = 0x6f6d_6e69_6875_6203;
 
 /// What accepting a message did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +127,6 @@ impl<'a> MessageStore<'a> {
         }
         with_conn(self.db, |conn| {
             write_tx(conn, |conn| {
-                lock_for_writes(conn, CLAIM_LOCK)?;
                 let at = now();
                 let mut capacity = request.capacity.clone();
                 let excluded: Vec<String> = capacity

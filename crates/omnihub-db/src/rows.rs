@@ -104,6 +104,27 @@ impl<'a> NewInstanceRow<'a> {
     }
 }
 
+impl<'a> NewInstanceRow<'a> {
+    /// The same instance for another database (the id is the target's to choose).
+    pub(crate) fn from_row(row: &'a InstanceRow) -> Self {
+        Self {
+            name: &row.name,
+            evolution_url: &row.evolution_url,
+            evolution_key: &row.evolution_key,
+            whatsapp_instance: &row.whatsapp_instance,
+            session_id_prefix: row.session_id_prefix.as_deref(),
+            agent_api_url: &row.agent_api_url,
+            agent_api_key: &row.agent_api_key,
+            default_agent: &row.default_agent,
+            agent_timeout: row.agent_timeout,
+            is_default: row.is_default,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            webhook_secret: row.webhook_secret.as_deref(),
+        }
+    }
+}
+
 /// The columns a partial update sets; `None` leaves a column alone.
 #[derive(AsChangeset)]
 #[diesel(table_name = instance_configs)]

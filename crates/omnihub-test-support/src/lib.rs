@@ -102,6 +102,14 @@ impl TestDb {
     }
 }
 
+/// Runs raw SQL on the SQLite file at `path` (to set up what a test cannot create otherwise).
+pub fn execute_sqlite(path: &str, sql: &str) -> Result<(), String> {
+    SqliteConnection::establish(path)
+        .map_err(|e| e.to_string())?
+        .batch_execute(sql)
+        .map_err(|e| e.to_string())
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Self::Postgres { admin_url, name, .. } = self {

@@ -141,3 +141,84 @@ fn messages_lists_the_log_and_retry_checks_its_arguments() {
     let all = run_in(d, &["messages", "retry", "--failed", "--instance", "bot"], &[]);
     assert_eq!(stdout(&all), "0 failed message(s) queued again.\n");
 }
+
+#[test]
+fn postgres_migrate_db_copies_instances_and_unfinished_messages() {
+    let target = TestDb::postgres();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_in(d, &add_args("one", &[]), &[]);
+    run_in(d, &add_args("two", &["--default"]), &[]);
+    // Messages arrive through the server; here they are written straight into the source file.
+    let source = d.join("data/omnihub.db");
+    let conn = format!("sqlite://{}", source.display());
+    let insert = |id: &str, status: &str| {
+        format!(
+            "INSERT INTO messages (instance_name, message_id, chat_id, kind, content, status, attempts, next_attempt_at, received_at) \
+             VALUES ('one', '{id}', '1@s.whatsapp.net', 'text', '{{\"kind\":\"text\",\"text\":\"hi\"}}', '{status}', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00');"
+        )
+    };
+    let sql = [
+        insert("Q1", "queued"),
+        insert("P1", "processing"),
+        insert("D1", "done"),
+    ]
+    .concat();
+    omnihub_test_support::execute_sqlite(source.to_str().unwrap(), &sql).unwrap();
+    let out = run_in(d, &["migrate-db", "--from", &conn, "--to", target.url()], &[]);
+    assert_code(&out, 0);
+    assert!(
+        stdout(&out).starts_with("Copied 2 instances and 2 messages from sqlite://"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("1 finished messages were left behind"),
+        "{}",
+        stdout(&out)
+    );
+    let copied: Value = serde_json::from_str(&stdout(&run_in(
+        d,
+        &["--json", "--database-url", target.url(), "list"],
+        &[],
+    )))
+    .unwrap();
+    let names: Vec<&str> = copied
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["one", "two"]);
+    assert_eq!(copied[1]["is_default"], true);
+    assert_eq!(
+        copied[0]["agent_api_key"], "****6789",
+        "keys copied (and still masked)"
+    );
+    let log: Value = serde_json::from_str(&stdout(&run_in(
+        d,
+        &["--json", "--database-url", target.url(), "messages"],
+        &[],
+    )))
+    .unwrap();
+    let statuses: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["queued", "queued"],
+        "unfinished messages are queued in the target"
+    );
+    let again = run_in(d, &["migrate-db", "--from", &conn, "--to", target.url()], &[]);
+    assert_code(&again, 1);
+    assert!(
+        stderr(&again).contains("already has 2 instances"),
+        "{}",
+        stderr(&again)
+    );
+    let same = run_in(d, &["migrate-db", "--from", &conn, "--to", &conn], &[]);
+    assert_code(&same, 1);
+}

@@ -208,3 +208,23 @@ fn sigterm_stops_the_server_gracefully() {
         server.log_text()
     );
 }
+
+#[test]
+fn a_second_server_on_the_same_sqlite_file_refuses_to_start() {
+    let db = TestDb::sqlite();
+    let first = ServerProcess::start(db.url(), Some(ADMIN_KEY), &[]);
+    let output = Command::new(env!("CARGO_BIN_EXE_omnihub-server"))
+        .env("OMNIHUB_DATABASE_URL", db.url())
+        .env("OMNIHUB_HOST", "127.0.0.1")
+        .env("OMNIHUB_PORT", "0")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("another omnihub-server is already using the SQLite database"),
+        "{err}"
+    );
+    assert!(err.contains("PostgreSQL"), "{err}");
+    first.send(Req::new("GET", "/ready")).expect(200, None);
+}

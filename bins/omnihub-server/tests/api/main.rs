@@ -11,6 +11,7 @@ mod flow;
 mod pipeline;
 mod pipeline_faults;
 mod readiness;
+mod replicas;
 mod scenarios;
 mod support;
 

@@ -1,0 +1,151 @@
+//! Copying one omnihub database into another (SQLite → PostgreSQL when a box outgrows SQLite).
+
+use diesel::prelude::*;
+
+use crate::conn::write_tx;
+use crate::database::with_conn;
+use crate::message_rows::MessageRow;
+use crate::rows::{InstanceRow, NewInstanceRow};
+use crate::schema::{instance_configs, messages};
+use crate::{Database, DbError};
+
+/// What a copy did, verified by counting the target afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopyReport {
+    /// Instances copied.
+    pub instances: usize,
+    /// Messages copied (unfinished ones, plus finished ones when asked).
+    pub messages: usize,
+    /// Finished messages left behind.
+    pub finished_skipped: usize,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = messages)]
+struct CopiedMessage {
+    instance_name: String,
+    message_id: String,
+    chat_id: String,
+    author: Option<String>,
+    sender_name: Option<String>,
+    phone: Option<String>,
+    kind: String,
+    content: String,
+    status: String,
+    attempts: i32,
+    next_attempt_at: chrono::NaiveDateTime,
+    reply: Option<String>,
+    parts_total: i32,
+    parts_sent: i32,
+    outcome: Option<String>,
+    error_stage: Option<String>,
+    error: Option<String>,
+    received_at: chrono::NaiveDateTime,
+    agent_started_at: Option<chrono::NaiveDateTime>,
+    agent_finished_at: Option<chrono::NaiveDateTime>,
+    sent_at: Option<chrono::NaiveDateTime>,
+    finished_at: Option<chrono::NaiveDateTime>,
+}
+
+impl From<MessageRow> for CopiedMessage {
+    fn from(r: MessageRow) -> Self {
+        // A lease of the old database means nothing in the new one: unfinished work is queued.
+        let status = if r.status == "processing" {
+            "queued".to_owned()
+        } else {
+            r.status
+        };
+        Self {
+            instance_name: r.instance_name,
+            message_id: r.message_id,
+            chat_id: r.chat_id,
+            author: r.author,
+            sender_name: r.sender_name,
+            phone: r.phone,
+            kind: r.kind,
+            content: r.content,
+            status,
+            attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at,
+            reply: r.reply,
+            parts_total: r.parts_total,
+            parts_sent: r.parts_sent,
+            outcome: r.outcome,
+            error_stage: r.error_stage,
+            error: r.error,
+            received_at: r.received_at,
+            agent_started_at: r.agent_started_at,
+            agent_finished_at: r.agent_finished_at,
+            sent_at: r.sent_at,
+            finished_at: r.finished_at,
+        }
+    }
+}
+
+/// Copies every instance and every unfinished message (all messages with
+/// `include_finished`) from `source` into `target`, in one transaction on the target, keeping
+/// arrival order, then verifies the counts. The target must be migrated and empty.
+pub fn copy_database(
+    source: &Database,
+    target: &Database,
+    include_finished: bool,
+) -> Result<CopyReport, DbError> {
+    let instances: Vec<InstanceRow> = with_conn(source, |conn| {
+        Ok(instance_configs::table
+            .select(InstanceRow::as_select())
+            .order((instance_configs::created_at.asc(), instance_configs::id.asc()))
+            .load(conn)?)
+    })?;
+    let all: Vec<MessageRow> = with_conn(source, |conn| {
+        Ok(messages::table
+            .select(MessageRow::as_select())
+            .order(messages::id.asc())
+            .load(conn)?)
+    })?;
+    let total = all.len();
+    let copied: Vec<CopiedMessage> = all
+        .into_iter()
+        .filter(|m| include_finished || m.status == "queued" || m.status == "processing")
+        .map(CopiedMessage::from)
+        .collect();
+    let report = CopyReport {
+        instances: instances.len(),
+        messages: copied.len(),
+        finished_skipped: total - copied.len(),
+    };
+
+    with_conn(target, |conn| {
+        write_tx(conn, |conn| {
+            let existing: i64 = instance_configs::table.count().get_result(conn)?;
+            let existing_messages: i64 = messages::table.count().get_result(conn)?;
+            if existing > 0 || existing_messages > 0 {
+                return Err(DbError::Conflict(format!(
+                    "the target database already has {existing} instances and {existing_messages} messages; copy into an empty database"
+                )));
+            }
+            for row in &instances {
+                let new = NewInstanceRow::from_row(row);
+                diesel::insert_into(instance_configs::table)
+                    .values(&new)
+                    .execute(conn)?;
+            }
+            // One row at a time: multi-row INSERT does not compile through a MultiConnection,
+            // and the whole copy is one transaction anyway.
+            for message in &copied {
+                diesel::insert_into(messages::table)
+                    .values(message)
+                    .execute(conn)?;
+            }
+            let instances_now: i64 = instance_configs::table.count().get_result(conn)?;
+            let messages_now: i64 = messages::table.count().get_result(conn)?;
+            if usize::try_from(instances_now).ok() != Some(report.instances)
+                || usize::try_from(messages_now).ok() != Some(report.messages)
+            {
+                return Err(DbError::Conflict(format!(
+                    "count check failed after the copy ({instances_now} instances, {messages_now} messages in the target); nothing was committed"
+                )));
+            }
+            Ok(report)
+        })
+    })
+}
