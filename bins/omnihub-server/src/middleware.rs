@@ -63,17 +63,12 @@ pub async fn observe(
             .metrics()
             .observe_request(&method, &route, status, elapsed.as_secs_f64());
     }
-    tracing::info!(
-        target: "omnihub::http",
-        request_id = %request_id,
-        method = %method,
-        route = %route,
-        path = %path,
-        status,
-        latency_ms = elapsed.as_secs_f64() * 1000.0,
-        client = %client,
-        "request"
-    );
+    // Accepted webhooks are the bulk of the traffic: logged at debug, everything else at info.
+    if route.starts_with("/webhook/") && status < 400 {
+        tracing::debug!(target: "omnihub::http", request_id = %request_id, method = %method, route = %route, path = %path, status, latency_ms = elapsed.as_secs_f64() * 1000.0, client = %client, "request");
+    } else {
+        tracing::info!(target: "omnihub::http", request_id = %request_id, method = %method, route = %route, path = %path, status, latency_ms = elapsed.as_secs_f64() * 1000.0, client = %client, "request");
+    }
     Ok(res)
 }
 

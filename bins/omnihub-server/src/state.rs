@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
-use omnihub_core::InstanceCache;
+use omnihub_core::{InstanceCache, LogWriter};
 use omnihub_db::{Database, DbError};
 use omnihub_domain::Secret;
 use tokio::sync::Notify;
@@ -23,6 +23,7 @@ pub struct AppState {
     cache: InstanceCache,
     wake: Arc<Notify>,
     webhook_body_limit: usize,
+    log_writer: LogWriter,
 }
 
 /// The instance cache's refresh interval unless configured otherwise.
@@ -39,7 +40,15 @@ impl AppState {
         if let Err(err) = cache.reload() {
             tracing::warn!(error = %err, "cannot load instances yet");
         }
+        // SQLite has one writer at a time; PostgreSQL takes a few in parallel.
+        let writers = match db.engine() {
+            omnihub_db::Engine::Sqlite => 1,
+            omnihub_db::Engine::Postgres => 4,
+        };
+        let log_writer = LogWriter::start(db.clone(), writers, 512)
+            .unwrap_or_else(|e| panic!("cannot start the log writer threads: {e}"));
         Self {
+            log_writer,
             db,
             api_key: api_key.map(Arc::new),
             metrics: Arc::new(Metrics::new()),
@@ -82,6 +91,11 @@ impl AppState {
             Ok(value)
         })
         .await
+    }
+
+    /// The group-commit writer of the message log.
+    pub fn log_writer(&self) -> &LogWriter {
+        &self.log_writer
     }
 
     /// The instance cache.

@@ -88,12 +88,10 @@ impl<'a> MessageStore<'a> {
         with_conn(self.db, |conn| insert_row(conn, &row))
     }
 
-    /// Accepts several messages in one transaction (one commit for all). The outcomes are
-    /// in the order of `batch`.
-    pub fn insert_batch(
-        &self,
-        batch: &[(InstanceName, InboundMessage)],
-    ) -> Result<Vec<InsertOutcome>, DbError> {
+    /// Accepts several messages in one transaction (one commit for all, however many
+    /// requests they came from). For each, in order: true when it is new, false when the
+    /// instance already had that message id.
+    pub fn insert_batch(&self, batch: &[(InstanceName, InboundMessage)]) -> Result<Vec<bool>, DbError> {
         let at = now();
         let rows = batch
             .iter()
@@ -102,19 +100,7 @@ impl<'a> MessageStore<'a> {
         with_conn(self.db, |conn| {
             write_tx(conn, |conn| {
                 rows.iter()
-                    .map(|row| {
-                        // A savepoint per row: on PostgreSQL a failed INSERT aborts the
-                        // transaction, so a duplicate rolls back to its savepoint alone.
-                        let inserted = conn.transaction::<i64, diesel::result::Error, _>(|conn| {
-                            diesel::insert_into(m::messages).values(row).execute(conn)?;
-                            id_of(conn, row)
-                        });
-                        match inserted {
-                            Ok(id) => Ok(InsertOutcome::Accepted(id)),
-                            Err(e) if is_unique_violation(&e) => Ok(InsertOutcome::Duplicate),
-                            Err(e) => Err(e.into()),
-                        }
-                    })
+                    .map(|row| dialect::insert_message_if_new(conn, row).map_err(DbError::from))
                     .collect()
             })
         })

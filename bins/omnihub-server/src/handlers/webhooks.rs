@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use omnihub_core::{classify, Decision};
-use omnihub_db::InsertOutcome;
 use omnihub_domain::InstanceConfig;
 use omnihub_evolution::{parse_envelope, parse_upserts, EvolutionError};
 use serde::Deserialize;
@@ -105,26 +104,18 @@ async fn accept(
             json!({"status": "ignored", "reason": ignored.join("; ")}),
         ));
     }
-    let outcomes = state
-        .db(move |db| db.messages().insert_batch(&accepted))
+    // Whatever stops the commit, Evolution must retry: a 503, never a 4xx.
+    let new = state
+        .log_writer()
+        .write(accepted)
         .await
-        .map_err(|e| match e {
-            // Whatever stopped the commit, Evolution must retry: never a 4xx here.
-            ApiError::Internal(cause) => ApiError::Unavailable(omnihub_db::DbError::Query(cause)),
-            other => other,
-        })?;
-    let new_ids: Vec<i64> = outcomes
-        .iter()
-        .filter_map(|o| match o {
-            InsertOutcome::Accepted(id) => Some(*id),
-            InsertOutcome::Duplicate => None,
-        })
-        .collect();
-    if new_ids.is_empty() {
+        .map_err(ApiError::Unavailable)?;
+    let fresh = new.iter().filter(|n| **n).count();
+    if fresh == 0 {
         return Ok(("duplicate", json!({"status": "duplicate"})));
     }
     state.wake_dispatcher();
-    Ok(("accepted", json!({"status": "accepted", "ids": new_ids})))
+    Ok(("accepted", json!({"status": "accepted", "messages": fresh})))
 }
 
 /// When the instance has a webhook secret, the request must carry it as `x-omnihub-token`,
