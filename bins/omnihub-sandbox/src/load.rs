@@ -54,7 +54,7 @@ const TINY_JPEG: &str = "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP/////////////////////
 fn body(config: &LoadConfig, run: &str, seq: u64) -> String {
     let chat = format!("5511{:09}@s.whatsapp.net", seq % config.chats.max(1));
     let text = format!("load {run} {seq}");
-    let message = if config.media && seq % 10 == 0 {
+    let message = if config.media && seq.is_multiple_of(10) {
         format!(
             r#"{{"imageMessage":{{"caption":"{text}","mimetype":"image/jpeg","width":1,"height":1}},"base64":"{TINY_JPEG}"}}"#
         )
@@ -144,7 +144,7 @@ async fn worker(
             tokio::time::sleep_until(next_at.into()).await;
             next_at += pace;
         }
-        let deliveries = if config.duplicate_every > 0 && seq % config.duplicate_every == 0 {
+        let deliveries = if config.duplicate_every > 0 && seq.is_multiple_of(config.duplicate_every) {
             2
         } else {
             1
