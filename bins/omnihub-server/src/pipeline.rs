@@ -78,11 +78,15 @@ impl Pipeline {
             .context("cannot start the pipeline runtime")?;
         let (refresh_cache, retention_db, retention_days) =
             (cache.clone(), db.clone(), config.retention_days);
+        let checkpoint_db = db.clone();
         let thread = std::thread::Builder::new()
             .name("omnihub-dispatcher".into())
             .spawn(move || {
                 runtime.block_on(async move {
                     tokio::spawn(refresh_cache.refresh_every_ttl(stopped.clone()));
+                    if checkpoint_db.engine() == Engine::Sqlite {
+                        tokio::spawn(checkpoint_wal(checkpoint_db, stopped.clone()));
+                    }
                     if retention_days > 0 {
                         tokio::spawn(purge_every_hour(retention_db, retention_days, stopped.clone()));
                     }
@@ -113,6 +117,23 @@ impl Pipeline {
         let _ = self.stop.send(true);
         if self.thread.join().is_err() {
             tracing::error!("the dispatcher thread panicked");
+        }
+    }
+}
+
+/// Keeps SQLite's write-ahead log short in the background, so commits on the webhook path
+/// never stop to copy it into the database file.
+async fn checkpoint_wal(db: Database, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+            _ = stop.changed() => return,
+        }
+        let db = db.clone();
+        match tokio::task::spawn_blocking(move || db.checkpoint()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => tracing::warn!(error = %err, "WAL checkpoint failed; will try again"),
+            Err(err) => tracing::warn!(error = %err, "WAL checkpoint task failed"),
         }
     }
 }

@@ -143,7 +143,7 @@ impl<A: AgentApi, M: MessengerApi> Dispatcher<A, M> {
         if free == 0 {
             return Vec::new();
         }
-        let capacity = {
+        let capacity: Vec<(String, usize)> = {
             let busy = lock(in_flight);
             self.processor
                 .cache
@@ -155,6 +155,10 @@ impl<A: AgentApi, M: MessengerApi> Dispatcher<A, M> {
                 })
                 .collect()
         };
+        // Every instance at its cap: nothing can be claimed, so do not scan the queue.
+        if capacity.iter().all(|(_, free)| *free == 0) {
+            return Vec::new();
+        }
         let request = ClaimRequest {
             owner: self.config.owner.clone(),
             lease: self.config.lease,

@@ -5,7 +5,7 @@
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
-use omnihub_db::{Database, DbError};
+use omnihub_db::{Database, DbError, PoolOptions};
 use omnihub_domain::{InboundMessage, InstanceName};
 use tokio::sync::oneshot;
 
@@ -25,7 +25,14 @@ impl LogWriter {
         let (jobs, queue) = channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         for i in 0..writers.max(1) {
-            let (queue, db) = (queue.clone(), db.clone());
+            // Each writer keeps one connection of its own: a connection that wrote last keeps
+            // its page cache, where a pool would hand out connections whose caches are stale.
+            let options = PoolOptions {
+                max_connections: 1,
+                ..PoolOptions::for_engine(db.engine())
+            };
+            let db = Database::connect_with(db.url(), options).map_err(std::io::Error::other)?;
+            let queue = queue.clone();
             std::thread::Builder::new()
                 .name(format!("omnihub-log-writer-{i}"))
                 .spawn(move || write_loop(&db, &queue, max_rows.max(1)))?;

@@ -9,6 +9,11 @@ use crate::{DatabaseUrl, DbError};
 /// How long a SQLite connection waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
+/// WAL pages after which a committing connection checkpoints by itself. Large, because the
+/// server checkpoints in the background ([`crate::Database::checkpoint`]) so commits on the
+/// webhook path do not pay for it; this is only the safety net when nobody does.
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 20_000;
+
 /// A connection to either engine; every query in this crate is written once against it.
 #[derive(diesel::MultiConnection)]
 pub(crate) enum DbConn {
@@ -41,7 +46,8 @@ pub(crate) fn establish(url: &DatabaseUrl) -> Result<DbConn, DbError> {
             // busy_timeout first, so the WAL switch itself waits for other writers.
             let pragmas = format!(
                 "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
-                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -8192; \
+                 PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}; PRAGMA journal_size_limit = 67108864;"
             );
             conn.batch_execute(&pragmas)
                 .map_err(|e| unavailable(format!("cannot open the SQLite file: {e}")))?;

@@ -36,6 +36,5 @@ CREATE TABLE messages (
 CREATE INDEX messages_active_chat ON messages (instance_name, chat_id, id)
     WHERE status IN ('queued', 'processing');
 CREATE INDEX messages_active ON messages (id) WHERE status IN ('queued', 'processing');
--- Listing and retention.
-CREATE INDEX messages_instance ON messages (instance_name, id);
-CREATE INDEX messages_received ON messages (received_at);
+-- No index for listing or retention: both are rare admin/hourly scans, and every index costs
+-- each accepted webhook a B-tree insert on the hot path.
