@@ -4,15 +4,14 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
 
 use crate::fakes::{AgentMode, Delivery};
-use crate::upstreams::{self, AgentSpec};
+use crate::procs::{sibling, wait_for, Background};
+use crate::upstreams::AgentSpec;
 
 const ADMIN_KEY: &str = "demo-admin-key-0123456789";
 
@@ -55,69 +54,6 @@ const CONVERSATION: [(&str, &str, &str, &str, &str); 5] = [
     ),
 ];
 
-struct Upstreams {
-    evolution: String,
-    agents: Vec<String>,
-    stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<()>,
-}
-
-fn start_upstreams() -> anyhow::Result<Upstreams> {
-    let (tx, rx) = mpsc::channel();
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let thread = std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let specs = [
-                AgentSpec {
-                    port: 0,
-                    mode: AgentMode::Echo,
-                    delay: Duration::from_millis(300),
-                },
-                AgentSpec {
-                    port: 0,
-                    mode: AgentMode::Long,
-                    delay: Duration::from_millis(600),
-                },
-            ];
-            let running = match upstreams::start(0, &specs, 1) {
-                Ok(running) => running,
-                Err(e) => {
-                    let _ = tx.send(Err(e.to_string()));
-                    return;
-                }
-            };
-            let _ = tx.send(Ok((running.evolution_url.clone(), running.agent_urls.clone())));
-            while !flag.load(Ordering::Relaxed) {
-                actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-            }
-            running.stop().await;
-        });
-    });
-    let (evolution, agents) = rx
-        .recv()
-        .context("the fake upstreams did not start")?
-        .map_err(anyhow::Error::msg)?;
-    Ok(Upstreams {
-        evolution,
-        agents,
-        stop,
-        thread,
-    })
-}
-
-fn sibling(name: &str) -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let path = exe.with_file_name(name);
-    if !path.exists() {
-        bail!(
-            "{} not found next to omnihub-sandbox; build all binaries first (make demo does)",
-            path.display()
-        );
-    }
-    Ok(path)
-}
-
 fn start_server(port: u16, db: &Path, log: &Path) -> anyhow::Result<Child> {
     let log_file = std::fs::File::create(log)?;
     Command::new(sibling("omnihub-server")?)
@@ -132,17 +68,6 @@ fn start_server(port: u16, db: &Path, log: &Path) -> anyhow::Result<Child> {
         .stderr(Stdio::from(log_file))
         .spawn()
         .context("cannot start omnihub-server")
-}
-
-fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !done() {
-        if Instant::now() > deadline {
-            bail!("timed out waiting for {what}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Ok(())
 }
 
 fn webhook(evolution_instance: &str, id: &str, chat: &str, name: &str, text: &str) -> Value {
@@ -162,7 +87,18 @@ fn clip(text: &str) -> String {
 
 /// Runs the demo.
 pub fn run(port: u16, exit: bool) -> anyhow::Result<()> {
-    let upstreams = start_upstreams()?;
+    let upstreams = crate::procs::Background::start(&[
+        AgentSpec {
+            port: 0,
+            mode: AgentMode::Echo,
+            delay: Duration::from_millis(300),
+        },
+        AgentSpec {
+            port: 0,
+            mode: AgentMode::Long,
+            delay: Duration::from_millis(600),
+        },
+    ])?;
     let dir = PathBuf::from("target/demo");
     std::fs::create_dir_all(&dir)?;
     let db = dir.join("omnihub-demo.db");
@@ -207,8 +143,7 @@ pub fn run(port: u16, exit: bool) -> anyhow::Result<()> {
         .args(["-TERM", &server.id().to_string()])
         .status();
     let _ = server.wait();
-    upstreams.stop.store(true, Ordering::Relaxed);
-    let _ = upstreams.thread.join();
+    upstreams.stop();
     result?;
     if !replies_ok {
         bail!("some demo messages got no reply");
@@ -220,7 +155,7 @@ fn play(
     http: &reqwest::blocking::Client,
     base: &str,
     db: &Path,
-    up: &Upstreams,
+    up: &Background,
     server: &mut Child,
 ) -> anyhow::Result<bool> {
     wait_for("the server to start", 30, || {

@@ -1,9 +1,11 @@
 //! `omnihub-sandbox`: watch omnihub work without WhatsApp or an agent, and measure it.
 //! Fake upstreams, a load generator, a trivial "floor" server and a demo. Not for production.
 
+mod bench;
 mod demo;
 mod fakes;
 mod load;
+mod procs;
 mod report;
 mod upstreams;
 
@@ -114,6 +116,22 @@ enum Command {
         #[arg(long)]
         workers: Option<usize>,
     },
+    /// Run the benchmark scenarios against the release server and write the figures
+    /// (medians of --runs runs) as Markdown.
+    Bench {
+        /// Seconds of sending per run.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Runs per scenario.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// A PostgreSQL database the bench may wipe (omitted: SQLite only).
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+        /// Where to write the figures.
+        #[arg(long, default_value = "target/bench-results.md")]
+        out: std::path::PathBuf,
+    },
     /// Start the server and fake upstreams, play a conversation on two instances, show the
     /// replies and the message log, then keep running until Ctrl-C.
     Demo {
@@ -201,6 +219,17 @@ fn main() -> ExitCode {
             .block_on(upstreams::serve_floor(port, workers.unwrap_or(2)))
             .map_err(anyhow::Error::from),
         Command::Demo { port, exit } => demo::run(port, exit),
+        Command::Bench {
+            seconds,
+            runs,
+            postgres,
+            out,
+        } => bench::run(&bench::BenchConfig {
+            seconds,
+            runs,
+            postgres,
+            out,
+        }),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,8 @@
 //! The webhook hot path without I/O: envelope parsing, message extraction and
 //! classification, on every captured `messages.upsert` fixture.
 
+#![expect(missing_docs, reason = "criterion's macros generate undocumented items")]
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use omnihub_core::{classify, Decision};
 use omnihub_evolution::{parse_envelope, parse_upserts};

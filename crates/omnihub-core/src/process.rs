@@ -94,7 +94,6 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
         let parts = split_reply(&reply, MAX_PART_CHARS);
         let total = u32::try_from(parts.len()).unwrap_or(u32::MAX);
         for (index, part) in parts.iter().enumerate().skip(record.parts_sent as usize) {
-            self.extend_lease(record.id, self.lease).await?;
             let started = Instant::now();
             let sent = self
                 .messenger
@@ -106,8 +105,8 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
                 Ok(()) => {
                     let done = u32::try_from(index + 1).unwrap_or(total);
                     let owner = self.owner.clone();
-                    let id = record.id;
-                    self.fenced(id, move |db| db.messages().part_sent(id, &owner, done))
+                    let (id, lease) = (record.id, self.lease);
+                    self.fenced(id, move |db| db.messages().part_sent(id, &owner, done, lease))
                         .await?;
                 }
                 Err(e) if e.is_transient() => {
@@ -134,9 +133,8 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
     ) -> Result<String, Stop> {
         let timeout = Duration::from_secs(u64::from(instance.agent_timeout.secs()));
         // The lease covers the whole agent call plus the usual lease for the bookkeeping.
-        self.extend_lease(record.id, timeout + self.lease).await?;
-        let (id, owner) = (record.id, self.owner.clone());
-        self.fenced(id, move |db| db.messages().agent_started(id, &owner))
+        let (id, owner, lease) = (record.id, self.owner.clone(), timeout + self.lease);
+        self.fenced(id, move |db| db.messages().agent_started(id, &owner, lease))
             .await?;
         // Typing indicator alongside the agent call, never delaying the reply.
         let (messenger, typing_instance, chat) = (
@@ -179,10 +177,12 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
         } else {
             split_reply(&reply, MAX_PART_CHARS).len()
         };
-        let (owner, stored) = (self.owner.clone(), reply.clone());
+        let (owner, stored, lease) = (self.owner.clone(), reply.clone(), self.lease);
         let parts = u32::try_from(parts).unwrap_or(u32::MAX);
-        self.fenced(id, move |db| db.messages().save_reply(id, &owner, &stored, parts))
-            .await?;
+        self.fenced(id, move |db| {
+            db.messages().save_reply(id, &owner, &stored, parts, lease)
+        })
+        .await?;
         Ok(reply)
     }
 
@@ -223,12 +223,6 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             tracing::warn!(log_id = record.id, error = %err, "the apology could not be sent either");
         }
         Ok(())
-    }
-
-    async fn extend_lease(&self, id: i64, lease: Duration) -> Result<(), Stop> {
-        let owner = self.owner.clone();
-        self.fenced(id, move |db| db.messages().extend_lease(id, &owner, lease))
-            .await
     }
 
     /// A lease-fenced write on message `id`; losing the lease abandons the message to its

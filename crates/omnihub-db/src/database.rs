@@ -72,7 +72,9 @@ impl Database {
             .max_size(options.max_connections.max(1))
             .min_idle(Some(0))
             .connection_timeout(options.connect_timeout)
-            .test_on_check_out(true)
+            // A round trip per checkout is too dear on the message path; a connection that
+            // broke fails its query, is reported as broken and is replaced by the pool.
+            .test_on_check_out(false)
             .build_unchecked(ConnectionManager { url: url.clone() });
         Ok(Self {
             pool,

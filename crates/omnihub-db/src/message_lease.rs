@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use omnihub_domain::MessageStatus;
 
-use crate::conn::{write_tx, DbConn};
+use crate::conn::DbConn;
 use crate::database::with_conn;
 use crate::instances::now;
 use crate::messages::{later, to_i32, MessageStore};
@@ -30,43 +30,73 @@ fn released() -> Released {
     )
 }
 
+/// An UPDATE of message `id` that only matches while `owner` holds its lease: checking and
+/// writing in one statement, so there is no window between them.
+macro_rules! held {
+    ($id:expr, $owner:expr) => {
+        diesel::update(
+            m::messages
+                .filter(m::id.eq($id))
+                .filter(m::status.eq("processing"))
+                .filter(m::lease_owner.eq($owner)),
+        )
+    };
+}
+
 impl MessageStore<'_> {
     /// Pushes the lease of a message this owner holds further out; false when it lost it.
     pub fn extend_lease(&self, id: i64, owner: &str, lease: Duration) -> Result<bool, DbError> {
         self.fenced(id, owner, |conn, at| {
-            diesel::update(m::messages.find(id))
+            held!(id, owner)
                 .set(m::lease_expires_at.eq(later(at, lease)))
                 .execute(conn)
         })
     }
 
-    /// Records that the agent call starts now.
-    pub fn agent_started(&self, id: i64, owner: &str) -> Result<bool, DbError> {
+    /// Records that the agent call starts now and holds the lease for `lease` more.
+    pub fn agent_started(&self, id: i64, owner: &str, lease: Duration) -> Result<bool, DbError> {
         self.fenced(id, owner, |conn, at| {
-            diesel::update(m::messages.find(id))
-                .set(m::agent_started_at.eq(at))
-                .execute(conn)
-        })
-    }
-
-    /// Stores the agent's answer and how many parts it will be sent in.
-    pub fn save_reply(&self, id: i64, owner: &str, reply: &str, parts_total: u32) -> Result<bool, DbError> {
-        self.fenced(id, owner, |conn, at| {
-            diesel::update(m::messages.find(id))
+            held!(id, owner)
                 .set((
-                    m::reply.eq(reply),
-                    m::parts_total.eq(to_i32(parts_total)),
-                    m::agent_finished_at.eq(at),
+                    m::agent_started_at.eq(at),
+                    m::lease_expires_at.eq(later(at, lease)),
                 ))
                 .execute(conn)
         })
     }
 
-    /// Records that parts up to `parts_sent` reached Evolution.
-    pub fn part_sent(&self, id: i64, owner: &str, parts_sent: u32) -> Result<bool, DbError> {
+    /// Stores the agent's answer and how many parts it will be sent in, and holds the lease
+    /// for `lease` more.
+    pub fn save_reply(
+        &self,
+        id: i64,
+        owner: &str,
+        reply: &str,
+        parts_total: u32,
+        lease: Duration,
+    ) -> Result<bool, DbError> {
         self.fenced(id, owner, |conn, at| {
-            diesel::update(m::messages.find(id))
-                .set((m::parts_sent.eq(to_i32(parts_sent)), m::sent_at.eq(at)))
+            held!(id, owner)
+                .set((
+                    m::reply.eq(reply),
+                    m::parts_total.eq(to_i32(parts_total)),
+                    m::agent_finished_at.eq(at),
+                    m::lease_expires_at.eq(later(at, lease)),
+                ))
+                .execute(conn)
+        })
+    }
+
+    /// Records that parts up to `parts_sent` reached Evolution and holds the lease for
+    /// `lease` more.
+    pub fn part_sent(&self, id: i64, owner: &str, parts_sent: u32, lease: Duration) -> Result<bool, DbError> {
+        self.fenced(id, owner, |conn, at| {
+            held!(id, owner)
+                .set((
+                    m::parts_sent.eq(to_i32(parts_sent)),
+                    m::sent_at.eq(at),
+                    m::lease_expires_at.eq(later(at, lease)),
+                ))
                 .execute(conn)
         })
     }
@@ -74,7 +104,7 @@ impl MessageStore<'_> {
     /// Finishes a message as `done`, with an optional note (e.g. why nothing was sent).
     pub fn complete(&self, id: i64, owner: &str, outcome: Option<&str>) -> Result<bool, DbError> {
         self.fenced(id, owner, |conn, at| {
-            diesel::update(m::messages.find(id))
+            held!(id, owner)
                 .set((
                     m::status.eq(MessageStatus::Done.as_str()),
                     m::outcome.eq(outcome),
@@ -96,7 +126,7 @@ impl MessageStore<'_> {
         error: &str,
     ) -> Result<bool, DbError> {
         self.fenced(id, owner, |conn, at| {
-            diesel::update(m::messages.find(id))
+            held!(id, owner)
                 .set((
                     m::status.eq(MessageStatus::Queued.as_str()),
                     m::next_attempt_at.eq(later(at, delay)),
@@ -112,7 +142,7 @@ impl MessageStore<'_> {
     /// Finishes a message as `failed` at `stage` with `error`.
     pub fn fail(&self, id: i64, owner: &str, stage: &str, error: &str) -> Result<bool, DbError> {
         self.fenced(id, owner, |conn, at| {
-            diesel::update(m::messages.find(id))
+            held!(id, owner)
                 .set((
                     m::status.eq(MessageStatus::Failed.as_str()),
                     m::error_stage.eq(stage),
@@ -155,19 +185,9 @@ impl MessageStore<'_> {
         owner: &str,
         write: impl FnOnce(&mut DbConn, NaiveDateTime) -> QueryResult<usize>,
     ) -> Result<bool, DbError> {
-        with_conn(self.db(), |conn| {
-            write_tx(conn, |conn| {
-                let held: i64 = m::messages
-                    .filter(m::id.eq(id))
-                    .filter(m::status.eq("processing"))
-                    .filter(m::lease_owner.eq(owner))
-                    .count()
-                    .get_result(conn)?;
-                if held == 0 {
-                    return Ok(false);
-                }
-                Ok(write(conn, now())? == 1)
-            })
-        })
+        // The statement itself checks the lease (see `held!`): zero rows means it was lost.
+        let _ = id;
+        let _ = owner;
+        with_conn(self.db(), |conn| Ok(write(conn, now())? == 1))
     }
 }

@@ -183,11 +183,19 @@ pub mod scenarios {
         std::thread::sleep(Duration::from_millis(300));
         assert_eq!(claim(&db, "new", 1).len(), 1, "an expired lease is claimable");
         assert!(
-            !db.messages().save_reply(id, "old", "stale", 1).unwrap(),
+            !db.messages()
+                .save_reply(id, "old", "stale", 1, Duration::from_secs(60))
+                .unwrap(),
             "the old owner is fenced off"
         );
-        assert!(db.messages().save_reply(id, "new", "fresh", 1).unwrap());
-        assert!(db.messages().part_sent(id, "new", 1).unwrap());
+        assert!(db
+            .messages()
+            .save_reply(id, "new", "fresh", 1, Duration::from_secs(60))
+            .unwrap());
+        assert!(db
+            .messages()
+            .part_sent(id, "new", 1, Duration::from_secs(60))
+            .unwrap());
         assert!(db.messages().complete(id, "new", None).unwrap());
         let record = db.messages().get(id).unwrap();
         assert_eq!(
