@@ -1,7 +1,14 @@
 # omnihub developer commands. `make run` and `make test` are the two set-up commands.
 CARGO ?= cargo
 
-.PHONY: run test lint fmt build clean
+.PHONY: demo run test lint fmt build bench clean
+
+## See the whole pipeline on one machine: builds in release mode, starts the server on a fresh
+## SQLite file with fake Evolution and agent servers, plays a conversation on two instances,
+## shows every reply and the message log, then keeps running until Ctrl-C.
+demo:
+	$(CARGO) build --release --locked --bins
+	./target/release/omnihub-sandbox demo
 
 ## Build in release mode and start omnihub-server on the embedded SQLite default
 ## (./data/omnihub.db), configured from the environment and .env. Ctrl-C stops it.
@@ -31,6 +38,12 @@ fmt:
 
 build:
 	$(CARGO) build --workspace --release --locked
+
+## The benchmark scenarios (about 15 minutes; SQLite, and PostgreSQL when
+## OMNIHUB_BENCH_POSTGRES_URL names a database it may wipe). Writes docs/benchmarks.md.
+bench:
+	$(CARGO) build --release --locked --bins
+	./target/release/omnihub-sandbox bench --out docs/benchmarks.md $(if $(OMNIHUB_BENCH_POSTGRES_URL),--postgres $(OMNIHUB_BENCH_POSTGRES_URL),)
 
 clean:
 	$(CARGO) clean

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde_json::json;
 
+use crate::bench_report::{preamble, BEGIN, END};
 use crate::fakes::AgentMode;
 use crate::load::{self, LoadConfig};
 use crate::procs::{sibling, wait_for, Background};
@@ -28,6 +29,8 @@ pub struct BenchConfig {
 
 /// Dispatcher concurrency used by the bench (documented in the report).
 pub const BENCH_CONCURRENCY: &str = "256";
+/// Database pool size used by the bench on PostgreSQL (ignored by SQLite's single writer).
+pub const BENCH_PG_POOL: &str = "48";
 
 struct Server {
     child: Child,
@@ -79,6 +82,8 @@ fn start_server(database: &str, up: &Background) -> anyhow::Result<(Server, u64)
         // replies/s with a 200 ms agent needs 200 agent calls in flight.
         .env("OMNIHUB_DISPATCH_CONCURRENCY", BENCH_CONCURRENCY)
         .env("OMNIHUB_INSTANCE_CONCURRENCY", BENCH_CONCURRENCY)
+        // Each PostgreSQL commit waits for its WAL flush; more connections share flushes.
+        .env("OMNIHUB_DB_POOL_SIZE", BENCH_PG_POOL)
         .env_remove("AGENT_API_URL")
         .stdout(Stdio::null())
         .spawn()
@@ -287,7 +292,7 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<()> {
             let _ = writeln!(md, "{} {share:.0} % |", row_markdown(row, false));
         }
         let mut e2e_rows = Vec::new();
-        for (delay, rate) in [(0u64, 3000u64), (200, 1000)] {
+        for (delay, rate) in [(0u64, 3300u64), (200, 1100)] {
             let mut outcomes = Vec::new();
             for run in 0..runs {
                 eprintln!(
@@ -307,7 +312,17 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<()> {
         }
         let _ = writeln!(md);
     }
-    std::fs::write(&config.out, &md).with_context(|| format!("cannot write {}", config.out.display()))?;
+    let generated = format!("{BEGIN}\n{}\n{md}{END}", preamble(config));
+    let document = match std::fs::read_to_string(&config.out) {
+        Ok(old) if old.contains(BEGIN) && old.contains(END) => {
+            let (head, rest) = old.split_once(BEGIN).unwrap_or((&old, ""));
+            let tail = rest.split_once(END).map_or("", |(_, t)| t);
+            format!("{head}{generated}{tail}")
+        }
+        _ => format!("# Benchmarks\n\n{generated}\n"),
+    };
+    std::fs::write(&config.out, document)
+        .with_context(|| format!("cannot write {}", config.out.display()))?;
     println!("{md}");
     Ok(())
 }

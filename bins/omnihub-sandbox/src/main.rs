@@ -2,10 +2,12 @@
 //! Fake upstreams, a load generator, a trivial "floor" server and a demo. Not for production.
 
 mod bench;
+mod bench_report;
 mod demo;
 mod fakes;
 mod load;
 mod procs;
+mod replies;
 mod report;
 mod upstreams;
 

@@ -107,6 +107,9 @@ impl<A: AgentApi, M: MessengerApi> Dispatcher<A, M> {
             if *shutdown.borrow() {
                 break;
             }
+            // Finished tasks stay in the set until joined; reap them all so they do not hold
+            // slots of the global limit.
+            while tasks.try_join_next().is_some() {}
             let claimed = self.claim(&in_flight, tasks.len()).await;
             let claimed_any = !claimed.is_empty();
             for record in claimed {
