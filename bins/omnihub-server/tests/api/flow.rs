@@ -12,6 +12,11 @@ pub const AGENT_KEY: &str = "agent-key-for-tests-0123";
 /// Evolution key of instance `shop` (other instances derive theirs from their name).
 pub const EVO_KEY: &str = "evolution-key-shop-0123";
 
+/// The real server on `db` with [`fast_env`] and the admin key.
+pub fn start(db: &omnihub_test_support::TestDb) -> ServerProcess {
+    ServerProcess::start(db.url(), Some(crate::support::ADMIN_KEY), &fast_env())
+}
+
 /// Server settings that make retries and polling fast enough for tests.
 pub fn fast_env() -> Vec<(&'static str, &'static str)> {
     vec![

@@ -6,6 +6,15 @@
     reason = "a test should stop loudly at the first unexpected error"
 )]
 
+/// For each scenario `fn NAME(&TestDb)` of the current module, `sqlite::NAME` and
+/// `postgres::NAME` tests.
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[test] fn $name() { super::$name(&omnihub_test_support::TestDb::sqlite()) } )* }
+        mod postgres { $( #[test] fn $name() { super::$name(&omnihub_test_support::TestDb::postgres()) } )* }
+    };
+}
+
 mod binary;
 mod flow;
 mod pipeline;

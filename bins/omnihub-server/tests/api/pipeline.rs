@@ -6,22 +6,10 @@ use omnihub_test_support::{FakeHttp, Reply, TestDb};
 use serde_json::json;
 
 use crate::flow::{
-    content, create_instance, echo_agent, fast_env, finished, log, ok_evolution, post_webhook, text_webhook,
+    content, create_instance, echo_agent, finished, log, ok_evolution, post_webhook, start, text_webhook,
     texts, wait_until, AGENT_KEY, EVO_KEY,
 };
-use crate::support::{Api, ServerProcess, ADMIN_KEY};
-
-fn start(db: &TestDb) -> ServerProcess {
-    ServerProcess::start(db.url(), Some(ADMIN_KEY), &fast_env())
-}
-
-/// For each scenario, `pipeline::{sqlite,postgres}::NAME`.
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[test] fn $name() { super::$name(&omnihub_test_support::TestDb::sqlite()) } )* }
-        mod postgres { $( #[test] fn $name() { super::$name(&omnihub_test_support::TestDb::postgres()) } )* }
-    };
-}
+use crate::support::Api;
 
 on_both_engines!(
     a_text_message_makes_one_agent_call_and_one_send_with_the_documented_shapes,

@@ -7,21 +7,10 @@ use omnihub_test_support::{FakeHttp, Reply, TestDb};
 use serde_json::json;
 
 use crate::flow::{
-    content, create_instance, echo_agent, fast_env, finished, log, ok_evolution, post_webhook, text_webhook,
-    texts, wait_until,
+    content, create_instance, echo_agent, fast_env, finished, log, ok_evolution, post_webhook, start,
+    text_webhook, texts, wait_until,
 };
 use crate::support::{Api, Req, ServerProcess, ADMIN_KEY};
-
-fn start(db: &TestDb) -> ServerProcess {
-    ServerProcess::start(db.url(), Some(ADMIN_KEY), &fast_env())
-}
-
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[test] fn $name() { super::$name(&omnihub_test_support::TestDb::sqlite()) } )* }
-        mod postgres { $( #[test] fn $name() { super::$name(&omnihub_test_support::TestDb::postgres()) } )* }
-    };
-}
 
 on_both_engines!(
     agent_timeouts_and_500s_are_retried_until_success,
