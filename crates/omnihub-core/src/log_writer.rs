@@ -29,8 +29,6 @@ impl LogWriter {
             // its page cache, where a pool would hand out connections whose caches are stale.
             let options = PoolOptions {
                 max_connections: 1,
-                // The writer touches the indexes of every new row: it keeps a larger cache.
-                sqlite_cache_kib: 8192,
                 ..PoolOptions::for_engine(db.engine())
             };
             let db = Database::connect_with(db.url(), options).map_err(std::io::Error::other)?;

@@ -25,7 +25,7 @@ pub(crate) enum DbConn {
 
 /// Opens a connection of the engine the URL names, so failures carry the driver's real
 /// reason (`MultiConnection::establish` would report every failure as an invalid URL).
-pub(crate) fn establish(url: &DatabaseUrl, sqlite_cache_kib: u32) -> Result<DbConn, DbError> {
+pub(crate) fn establish(url: &DatabaseUrl) -> Result<DbConn, DbError> {
     let unavailable = |reason: String| DbError::Unavailable {
         url: url.to_string(),
         reason,
@@ -46,7 +46,7 @@ pub(crate) fn establish(url: &DatabaseUrl, sqlite_cache_kib: u32) -> Result<DbCo
             // busy_timeout first, so the WAL switch itself waits for other writers.
             let pragmas = format!(
                 "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
-                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{sqlite_cache_kib}; \
+                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -8192; \
                  PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}; PRAGMA journal_size_limit = 67108864;"
             );
             conn.batch_execute(&pragmas)
@@ -112,7 +112,6 @@ pub(crate) fn lock_for_writes(conn: &mut DbConn, key: i64) -> Result<(), DbError
 #[derive(Debug)]
 pub(crate) struct ConnectionManager {
     pub(crate) url: DatabaseUrl,
-    pub(crate) sqlite_cache_kib: u32,
 }
 
 impl r2d2::ManageConnection for ConnectionManager {
@@ -120,7 +119,7 @@ impl r2d2::ManageConnection for ConnectionManager {
     type Error = DbError;
 
     fn connect(&self) -> Result<DbConn, DbError> {
-        establish(&self.url, self.sqlite_cache_kib)
+        establish(&self.url)
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), DbError> {

@@ -13,9 +13,6 @@ pub struct PoolOptions {
     /// How long a caller waits for a free or new connection before getting
     /// [`DbError::Unavailable`].
     pub connect_timeout: Duration,
-    /// SQLite page cache per connection, in KiB (ignored by PostgreSQL). Small by default:
-    /// it is most of the server's memory under load.
-    pub sqlite_cache_kib: u32,
 }
 
 impl PoolOptions {
@@ -27,7 +24,6 @@ impl PoolOptions {
                 Engine::Postgres => 10,
             },
             connect_timeout: Duration::from_secs(5),
-            sqlite_cache_kib: 2048,
         }
     }
 }
@@ -71,7 +67,7 @@ impl Database {
     /// Opens a pool with explicit options.
     pub fn connect_with(url: &DatabaseUrl, options: PoolOptions) -> Result<Self, DbError> {
         // One direct connection first: r2d2 would only report a timeout after waiting.
-        drop(establish(url, options.sqlite_cache_kib)?);
+        drop(establish(url)?);
         let pool = r2d2::Pool::builder()
             .max_size(options.max_connections.max(1))
             .min_idle(Some(0))
@@ -79,10 +75,7 @@ impl Database {
             // A round trip per checkout is too dear on the message path; a connection that
             // broke fails its query, is reported as broken and is replaced by the pool.
             .test_on_check_out(false)
-            .build_unchecked(ConnectionManager {
-                url: url.clone(),
-                sqlite_cache_kib: options.sqlite_cache_kib,
-            });
+            .build_unchecked(ConnectionManager { url: url.clone() });
         Ok(Self {
             pool,
             url: url.clone(),
