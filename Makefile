@@ -17,7 +17,8 @@ run:
 	$(CARGO) build --release --locked --bin omnihub-server --bin omnihub-instance
 	./target/release/omnihub-server
 
-## The whole test suite: SQLite always; PostgreSQL when OMNIHUB_TEST_POSTGRES_URL is set.
+## The whole test suite: SQLite always; PostgreSQL when OMNIHUB_TEST_POSTGRES_URL is set. Then
+## the embedding example runs, as another Rust program would run the pipeline.
 test:
 	@if [ -n "$$OMNIHUB_TEST_POSTGRES_URL" ]; then \
 		echo "== Running the SQLite and PostgreSQL test suites"; \
@@ -27,6 +28,8 @@ test:
 		$(CARGO) test --workspace --locked -- --skip postgres && \
 		echo "== PostgreSQL tests were SKIPPED (set OMNIHUB_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test to run them)"; \
 	fi
+	@echo "== Running the embedding example (crates/omnihub-core/examples/embed.rs)"
+	$(CARGO) run --locked --quiet -p omnihub-core --example embed
 
 ## Formatting and lints, as CI runs them.
 lint:

@@ -4,14 +4,15 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{bail, Context};
 use clap::CommandFactory;
-use omnihub_db::{bootstrap_from_env, BootstrapOutcome, Database, DatabaseUrl, DbError};
+use omnihub_config::{database_url, Env};
+use omnihub_db::{bootstrap, BootstrapOutcome, Database, DatabaseUrl, DbError};
 use omnihub_domain::{DomainError, InstanceChangesInput, InstanceName, NewInstanceInput};
 
 use crate::render;
 use crate::{AddArgs, Cli, Command, UpdateArgs};
 
-/// Runs one parsed command line, writing results to `out`.
-pub fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
+/// Runs one parsed command line with the configuration in `env`, writing results to `out`.
+pub fn run(cli: Cli, env: &Env, out: &mut impl Write) -> anyhow::Result<()> {
     if let Command::Update(args) = &cli.command {
         reject_empty_update(args);
     }
@@ -23,7 +24,7 @@ pub fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
     {
         return migrate_db(from, to, *include_finished, out, cli.json);
     }
-    let db = open(cli.database_url)?;
+    let db = open(env, cli.database_url.as_deref())?;
     let json = cli.json;
     match cli.command {
         Command::List => {
@@ -53,7 +54,7 @@ pub fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Messages(args) => crate::messages::run(&db, args, out, json)?,
         Command::MigrateDb { .. } => unreachable!("handled before opening the default database"),
         Command::Bootstrap => {
-            let outcome = bootstrap_from_env(&db)?;
+            let outcome = bootstrap(&db, |name| env.raw(name))?;
             render::bootstrap(out, &outcome, json)?;
             if outcome == BootstrapOutcome::NothingToSeed && !json {
                 writeln!(
@@ -67,14 +68,9 @@ pub fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
 }
 
 /// Opens and migrates the database named by `--database-url`, `OMNIHUB_DATABASE_URL`,
-/// `DATABASE_URL` or the default SQLite file, in that order.
-fn open(flag: Option<String>) -> anyhow::Result<Database> {
-    let text = flag.or_else(|| std::env::var("DATABASE_URL").ok().filter(|v| !v.is_empty()));
-    let url = match text {
-        Some(text) => DatabaseUrl::parse(&text)?,
-        None => DatabaseUrl::default_sqlite(),
-    };
-    let db = Database::connect(&url)?;
+/// `DATABASE_URL` or the default SQLite file, in that order (the environment over `.env`).
+fn open(env: &Env, flag: Option<&str>) -> anyhow::Result<Database> {
+    let db = Database::connect(&database_url(env, flag)?)?;
     db.migrate()?;
     Ok(db)
 }

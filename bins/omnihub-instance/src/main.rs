@@ -17,14 +17,9 @@ use clap::{Args, Parser, Subcommand};
 #[command(name = "omnihub-instance", version, about, long_about = None)]
 pub struct Cli {
     /// Database URL: postgres://… or postgresql://…, sqlite://PATH, or a file path.
-    /// Falls back to DATABASE_URL, then ./data/omnihub.db (created on first use).
-    #[arg(
-        long,
-        global = true,
-        env = "OMNIHUB_DATABASE_URL",
-        value_name = "URL",
-        hide_env_values = true
-    )]
+    /// Falls back to OMNIHUB_DATABASE_URL, then DATABASE_URL (environment or .env), then
+    /// ./data/omnihub.db (created on first use).
+    #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
 
     /// Print machine-readable JSON instead of tables and sentences (secrets stay masked).
@@ -153,12 +148,18 @@ pub struct OptionalArgs {
 }
 
 fn main() -> ExitCode {
-    // Before parsing, so OMNIHUB_DATABASE_URL and the seed variables may come from .env;
-    // variables already set in the environment win. Single-threaded here.
-    let _ = dotenvy::dotenv();
     let cli = Cli::parse();
+    // The database URL and the seed variables may come from .env; variables set in the
+    // environment win.
+    let env = match omnihub_config::Env::load() {
+        Ok(env) => env,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut stdout = std::io::stdout().lock();
-    match commands::run(cli, &mut stdout) {
+    match commands::run(cli, &env, &mut stdout) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");

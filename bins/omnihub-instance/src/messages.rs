@@ -4,8 +4,8 @@ use std::io::Write;
 
 use clap::{ArgGroup, Args, Subcommand};
 use comfy_table::Table;
-use omnihub_db::{Database, MessageFilter, MessageRecord};
-use omnihub_domain::{InstanceName, MessageStatus};
+use omnihub_db::{Database, MessageFilter};
+use omnihub_domain::{InstanceName, MessageRecord, MessageStatus};
 use serde_json::json;
 
 use crate::render::{new_table, write_json};
@@ -80,12 +80,13 @@ fn list(db: &Database, args: MessagesArgs, out: &mut impl Write, json_output: bo
     if !(1..=1000).contains(&args.limit) {
         anyhow::bail!("invalid --limit: must be from 1 to 1000");
     }
-    let status = match args.status.as_deref() {
-        None => None,
-        Some(text) => Some(MessageStatus::parse(text).ok_or_else(|| {
-            anyhow::anyhow!("invalid --status: must be queued, processing, done or failed")
-        })?),
-    };
+    let status =
+        match args.status.as_deref() {
+            None => None,
+            Some(text) => Some(text.parse::<MessageStatus>().map_err(|_| {
+                anyhow::anyhow!("invalid --status: must be queued, processing, done or failed")
+            })?),
+        };
     if let Some(name) = &args.name {
         db.instances().get(&InstanceName::parse(name.clone())?)?;
     }
@@ -135,7 +136,7 @@ fn table(records: &[MessageRecord]) -> Table {
             clip(&r.inbound.content.text, 40),
             r.error
                 .as_deref()
-                .map(|e| clip(&format!("{}: {e}", r.error_stage.as_deref().unwrap_or("?")), 60))
+                .map(|e| clip(&format!("{}: {e}", r.error_stage.map_or("?", |s| s.as_str())), 60))
                 .unwrap_or_default(),
         ]);
     }
@@ -155,7 +156,7 @@ fn record_json(r: &MessageRecord) -> serde_json::Value {
         "parts_total": r.parts_total,
         "parts_sent": r.parts_sent,
         "outcome": r.outcome,
-        "error_stage": r.error_stage,
+        "error_stage": r.error_stage.map(|s| s.as_str()),
         "error": r.error,
         "received_at": r.received_at.to_rfc3339(),
         "finished_at": r.finished_at.map(|t| t.to_rfc3339()),

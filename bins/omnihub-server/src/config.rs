@@ -2,24 +2,16 @@
 
 use std::time::Duration;
 
+pub use omnihub_config::ConfigError;
+use omnihub_config::{database_url, Env};
 use omnihub_db::DatabaseUrl;
 use omnihub_domain::Secret;
 
-use crate::pipeline_config::PipelineConfig;
+use crate::pipeline_config::PipelineSettings;
 use crate::proxy::IpNet;
 
 /// The shortest admin API key accepted: a short key is guessable.
 pub const MIN_API_KEY_LEN: usize = 16;
-
-/// A variable that cannot be used, with the rule it breaks.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid {variable}: {rule}")]
-pub struct ConfigError {
-    /// The environment variable.
-    pub variable: &'static str,
-    /// What it must look like.
-    pub rule: String,
-}
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,40 +46,24 @@ pub struct ServerConfig {
     /// HTTP worker threads (`OMNIHUB_WORKERS`; default: one per core).
     pub workers: Option<usize>,
     /// The message pipeline.
-    pub pipeline: PipelineConfig,
+    pub pipeline: PipelineSettings,
 }
 
 impl ServerConfig {
-    /// Reads the configuration from the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// Reads the configuration through `lookup` (the environment, or a map in tests).
-    /// Empty values count as unset.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let var = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let first = |names: [&'static str; 2]| {
-            names
-                .into_iter()
-                .find_map(|name| var(name).map(|value| (name, value)))
-        };
-
-        let host = first(["OMNIHUB_HOST", "API_HOST"]).map_or_else(|| "0.0.0.0".to_owned(), |(_, v)| v);
-        let port = match first(["OMNIHUB_PORT", "API_PORT"]) {
+    /// Reads the configuration from `env` (the environment over `.env`, or fixed values in
+    /// tests). Empty values count as unset.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let var = |name: &str| env.get(name);
+        let host = env
+            .first(&["OMNIHUB_HOST", "API_HOST"])
+            .map_or_else(|| "0.0.0.0".to_owned(), |(_, v)| v);
+        let port = match env.first(&["OMNIHUB_PORT", "API_PORT"]) {
             None => 8000,
             Some((name, text)) => text
                 .parse::<u16>()
                 .map_err(|_| invalid(name, "must be a port number from 0 to 65535"))?,
         };
-        let database_url = match first(["OMNIHUB_DATABASE_URL", "DATABASE_URL"]) {
-            None => DatabaseUrl::default_sqlite(),
-            Some((name, text)) => DatabaseUrl::parse(&text).map_err(|e| invalid(name, &e.to_string()))?,
-        };
+        let database_url = database_url(env, None)?;
         let pool_size = var("OMNIHUB_DB_POOL_SIZE")
             .map(|text| match text.parse::<u32>() {
                 Ok(n) if (1..=512).contains(&n) => Ok(n),
@@ -156,7 +132,7 @@ impl ServerConfig {
                 _ => Err(invalid("OMNIHUB_WORKERS", "must be a whole number from 1 to 256")),
             })
             .transpose()?;
-        let pipeline = PipelineConfig::from_lookup(&lookup)?;
+        let pipeline = PipelineSettings::from_env(env)?;
         Ok(Self {
             pipeline,
             host,
@@ -174,10 +150,7 @@ impl ServerConfig {
 }
 
 fn invalid(variable: &'static str, rule: &str) -> ConfigError {
-    ConfigError {
-        variable,
-        rule: rule.to_owned(),
-    }
+    ConfigError::new(variable, rule)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The message log's JSON shapes: a preview and the timings, never media bytes or keys.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use omnihub_db::MessageRecord;
+use omnihub_domain::MessageRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -97,7 +97,7 @@ impl MessageResponse {
             parts_total: r.parts_total,
             parts_sent: r.parts_sent,
             outcome: r.outcome.clone(),
-            error_stage: r.error_stage.clone(),
+            error_stage: r.error_stage.map(|s| s.as_str().to_owned()),
             error: r.error.clone(),
             received_at: time(r.received_at),
             next_attempt_at: time(r.next_attempt_at),

@@ -63,6 +63,14 @@ pub enum ApiError {
         /// Sentence.
         message: String,
     },
+    /// Well-formed input that cannot be processed for its content (`code` says why).
+    #[error("{message}")]
+    Unprocessable {
+        /// Error code.
+        code: &'static str,
+        /// Sentence.
+        message: String,
+    },
     /// The database cannot be reached right now.
     #[error("the database is unavailable; try again shortly")]
     Unavailable(#[source] DbError),
@@ -75,7 +83,9 @@ impl ApiError {
     /// The snake_case code of the error.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::BadRequest { code, .. } | Self::Unauthorized { code, .. } => code,
+            Self::BadRequest { code, .. }
+            | Self::Unauthorized { code, .. }
+            | Self::Unprocessable { code, .. } => code,
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
@@ -124,7 +134,7 @@ impl ResponseError for ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Validation { .. } | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -2,19 +2,25 @@
 //! so the binary and the tests build exactly the same thing.
 //!
 //! ```no_run
-//! use omnihub_db::{Database, DatabaseUrl};
-//! use omnihub_server::{app, AppState};
+//! use std::sync::Arc;
 //!
-//! # fn main() -> std::io::Result<()> {
-//! let db = Database::connect(&DatabaseUrl::default_sqlite()).expect("database");
-//! db.migrate().expect("migrations");
-//! let state = AppState::new(db, None, Vec::new());
+//! use omnihub_db::{Database, DatabaseUrl};
+//! use omnihub_server::{app, start_pipeline, AppState, Metrics, PipelineSettings};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let db = Database::connect(&DatabaseUrl::default_sqlite())?;
+//! db.migrate()?;
+//! let metrics = Arc::new(Metrics::new());
+//! let pipeline = start_pipeline(db, &PipelineSettings::default(), metrics.clone())?;
+//! let state = AppState::new(pipeline.clone(), metrics, None, Vec::new());
 //! actix_web::rt::System::new().block_on(async move {
 //!     actix_web::HttpServer::new(move || app(state.clone()))
 //!         .bind(("127.0.0.1", 8000))?
 //!         .run()
 //!         .await
-//! })
+//! })?;
+//! pipeline.shutdown(std::time::Duration::from_secs(30));
+//! # Ok(())
 //! # }
 //! ```
 
@@ -37,5 +43,5 @@ pub use config::{ConfigError, LogFormat, ServerConfig};
 pub use error::{ApiError, ErrorBody};
 pub use extract::ADMIN_BODY_LIMIT;
 pub use metrics::Metrics;
-pub use pipeline_config::PipelineConfig;
-pub use state::AppState;
+pub use pipeline_config::PipelineSettings;
+pub use state::{start_pipeline, AppState};

@@ -1,30 +1,52 @@
 //! `omnihub-server`: loads the configuration, migrates and seeds the database, then serves
-//! webhooks, the admin API, health and metrics while the dispatcher answers messages, until
-//! SIGTERM/SIGINT.
+//! webhooks, the admin API, health and metrics while the pipeline answers messages, until
+//! SIGTERM/SIGINT. `omnihub-server migrate` only applies pending migrations and exits.
 
-mod pipeline;
 mod single_process;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
-use omnihub_db::{bootstrap_from_env, BootstrapOutcome, Database, DatabaseUrl, PoolOptions};
-use omnihub_server::{app, AppState, LogFormat, ServerConfig};
+use omnihub_config::Env;
+use omnihub_db::{bootstrap, BootstrapOutcome, Database, DatabaseUrl, PoolOptions};
+use omnihub_server::{app, start_pipeline, AppState, LogFormat, Metrics, ServerConfig};
+
+const USAGE: &str = "usage: omnihub-server [serve | migrate]\n\n  serve    run the server (the default)\n  migrate  apply pending database migrations, then exit\n\nConfiguration comes from the environment and .env; see docs/configuration.md.";
+
+/// What the command line asks for.
+enum Mode {
+    Serve,
+    Migrate,
+}
 
 fn main() -> ExitCode {
-    // Before anything reads the environment, and while single-threaded: .env fills in
-    // variables the environment does not set.
-    let _ = dotenvy::dotenv();
-    let config = match ServerConfig::from_env() {
+    let mode = match std::env::args().nth(1).as_deref() {
+        None | Some("serve") => Mode::Serve,
+        Some("migrate") => Mode::Migrate,
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => {
+            eprintln!("error: unknown command {other:?}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = match Env::load().and_then(|env| ServerConfig::from_env(&env).map(|c| (c, env))) {
         Ok(config) => config,
         Err(err) => {
             eprintln!("error: {err}");
             return ExitCode::FAILURE;
         }
     };
-    init_logging(&config);
-    match run(config) {
+    init_logging(&config.0);
+    let outcome = match mode {
+        Mode::Serve => run(config.0, &config.1),
+        Mode::Migrate => migrate(&config.0),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = %format!("{err:#}"), "omnihub-server stopped");
@@ -45,7 +67,27 @@ fn init_logging(config: &ServerConfig) {
     }
 }
 
-fn run(config: ServerConfig) -> anyhow::Result<()> {
+fn connect(config: &ServerConfig) -> anyhow::Result<Database> {
+    let mut pool = PoolOptions::for_engine(config.database_url.engine());
+    if let Some(size) = config.pool_size {
+        pool.max_connections = size;
+    }
+    Ok(Database::connect_with(&config.database_url, pool)?)
+}
+
+/// `omnihub-server migrate`: for operators who deploy schema changes separately.
+fn migrate(config: &ServerConfig) -> anyhow::Result<()> {
+    let db = connect(config)?;
+    let applied = db.migrate()?;
+    if applied.is_empty() {
+        println!("{}: already up to date", db.url());
+    } else {
+        println!("{}: applied {}", db.url(), applied.join(", "));
+    }
+    Ok(())
+}
+
+fn run(config: ServerConfig, env: &Env) -> anyhow::Result<()> {
     // Before touching the database: a second server on one SQLite file must not start.
     let _sqlite_lock = match &config.database_url {
         DatabaseUrl::Sqlite(path) => {
@@ -55,14 +97,12 @@ fn run(config: ServerConfig) -> anyhow::Result<()> {
         }
         DatabaseUrl::Postgres(_) => None,
     };
-    let mut pool = PoolOptions::for_engine(config.database_url.engine());
-    if let Some(size) = config.pool_size {
-        pool.max_connections = size;
-    }
-    let db = Database::connect_with(&config.database_url, pool)?;
+    let db = connect(&config)?;
     let applied = db.migrate()?;
     tracing::info!(engine = %db.engine(), database = %db.url(), migrations_applied = applied.len(), "database ready");
-    match bootstrap_from_env(&db).context("cannot seed the default instance from the environment")? {
+    match bootstrap(&db, |name| env.raw(name))
+        .context("cannot seed the default instance from the environment")?
+    {
         BootstrapOutcome::Created(name) => {
             tracing::info!(instance = %name, "created the default instance from the environment")
         }
@@ -74,15 +114,16 @@ fn run(config: ServerConfig) -> anyhow::Result<()> {
     if config.api_key.is_none() {
         tracing::warn!("OMNIHUB_API_KEY is not set: the admin API under /api/v1 refuses every request");
     }
-    let state = AppState::new(db.clone(), config.api_key.clone(), config.trusted_proxies.clone())
-        .with_webhook_body_limit(config.pipeline.webhook_body_limit);
-    let pipeline = pipeline::Pipeline::start(
-        &db,
-        &config.pipeline,
-        config.shutdown_grace,
-        state.shared_metrics(),
-    )?;
-    let state = state.with_cache(pipeline.cache()).with_waker(pipeline.waker());
+    let metrics = Arc::new(Metrics::new());
+    let pipeline =
+        start_pipeline(db, &config.pipeline, metrics.clone()).context("cannot start the pipeline")?;
+    let state = AppState::new(
+        pipeline.clone(),
+        metrics,
+        config.api_key.clone(),
+        config.trusted_proxies.clone(),
+    )
+    .with_webhook_body_limit(config.pipeline.webhook_body_limit);
 
     let served = actix_web::rt::System::new().block_on(async move {
         let mut server = actix_web::HttpServer::new(move || app(state.clone()))
@@ -99,7 +140,7 @@ fn run(config: ServerConfig) -> anyhow::Result<()> {
         server.run().await.context("the HTTP server failed")
     });
     // The HTTP server has stopped taking webhooks; now let the dispatcher finish.
-    pipeline.stop();
+    pipeline.shutdown(config.shutdown_grace);
     served?;
     tracing::info!("omnihub-server stopped");
     Ok(())

@@ -2,7 +2,7 @@
 
 use omnihub_core::PipelineEvents;
 use omnihub_db::PoolState;
-use omnihub_domain::MessageStatus;
+use omnihub_domain::{MessageStatus, Stage};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -238,10 +238,10 @@ impl PipelineEvents for Metrics {
             .inc();
     }
 
-    fn retried(&self, stage: &'static str) {
+    fn retried(&self, stage: Stage) {
         self.retries
             .get_or_create(&StageLabels {
-                stage: stage.to_owned(),
+                stage: stage.as_str().to_owned(),
             })
             .inc();
     }

@@ -1,74 +1,65 @@
 //! Shared application state and the one door to the database from async code.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::web;
-use omnihub_core::{InstanceCache, LogWriter};
+use omnihub_core::{CoreError, Pipeline};
 use omnihub_db::{Database, DbError};
 use omnihub_domain::Secret;
-use tokio::sync::Notify;
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::pipeline_config::PipelineSettings;
 use crate::proxy::IpNet;
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    db: Database,
+    pipeline: Pipeline,
     api_key: Option<Arc<Secret>>,
     metrics: Arc<Metrics>,
     trusted_proxies: Arc<[IpNet]>,
-    cache: InstanceCache,
-    wake: Arc<Notify>,
     webhook_body_limit: usize,
-    log_writer: LogWriter,
 }
 
-/// The instance cache's refresh interval unless configured otherwise.
-const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(2);
+/// Starts the message pipeline on a migrated `db` with the real agent and Evolution clients,
+/// reporting into `metrics`.
+pub fn start_pipeline(
+    db: Database,
+    settings: &PipelineSettings,
+    metrics: Arc<Metrics>,
+) -> Result<Pipeline, CoreError> {
+    let start_error = |what: &'static str| {
+        move |e: &dyn std::fmt::Display| CoreError::Start {
+            what,
+            reason: e.to_string(),
+        }
+    };
+    let agent = omnihub_agent::AgentBackends::new().map_err(|e| start_error("agent HTTP client")(&e))?;
+    let evolution = omnihub_evolution::EvolutionClient::new(settings.evolution_timeout)
+        .map_err(|e| start_error("Evolution HTTP client")(&e))?;
+    Pipeline::builder(db, settings.core.clone(), agent, evolution)
+        .events(metrics)
+        .start()
+}
 
 impl AppState {
-    /// Builds the state: the database, the admin key (None closes the admin API) and the
-    /// proxies whose `X-Forwarded-For` is believed.
-    ///
-    /// The instance cache is loaded here (blocking); a failure leaves it empty until the
-    /// next refresh and is logged.
-    pub fn new(db: Database, api_key: Option<Secret>, trusted_proxies: Vec<IpNet>) -> Self {
-        let cache = InstanceCache::new(db.clone(), DEFAULT_CACHE_TTL);
-        if let Err(err) = cache.reload() {
-            tracing::warn!(error = %err, "cannot load instances yet");
-        }
-        // SQLite has one writer at a time; PostgreSQL takes a few in parallel.
-        let writers = match db.engine() {
-            omnihub_db::Engine::Sqlite => 1,
-            omnihub_db::Engine::Postgres => 4,
-        };
-        let log_writer = LogWriter::start(db.clone(), writers, 512)
-            .unwrap_or_else(|e| panic!("cannot start the log writer threads: {e}"));
+    /// The state over a started `pipeline` (whose database the admin API uses), with its
+    /// `metrics`, the admin key (None closes the admin API) and the proxies whose
+    /// `X-Forwarded-For` is believed.
+    pub fn new(
+        pipeline: Pipeline,
+        metrics: Arc<Metrics>,
+        api_key: Option<Secret>,
+        trusted_proxies: Vec<IpNet>,
+    ) -> Self {
         Self {
-            log_writer,
-            db,
+            pipeline,
             api_key: api_key.map(Arc::new),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             trusted_proxies: trusted_proxies.into(),
-            cache,
-            wake: Arc::new(Notify::new()),
             webhook_body_limit: 32 * 1024 * 1024,
         }
-    }
-
-    /// Uses `cache` (shared with the dispatcher) instead of the state's own.
-    pub fn with_cache(mut self, cache: InstanceCache) -> Self {
-        self.cache = cache;
-        self
-    }
-
-    /// Notifies `wake` whenever a webhook is accepted (the dispatcher's waker).
-    pub fn with_waker(mut self, wake: Arc<Notify>) -> Self {
-        self.wake = wake;
-        self
     }
 
     /// Sets the largest webhook body accepted.
@@ -84,7 +75,7 @@ impl AppState {
         F: FnOnce(&Database) -> Result<T, DbError> + Send + 'static,
         T: Send + 'static,
     {
-        let cache = self.cache.clone();
+        let cache = self.pipeline.instances().clone();
         self.db(move |db| {
             let value = work(db)?;
             cache.reload()?;
@@ -93,29 +84,14 @@ impl AppState {
         .await
     }
 
-    /// The group-commit writer of the message log.
-    pub fn log_writer(&self) -> &LogWriter {
-        &self.log_writer
-    }
-
-    /// The instance cache.
-    pub fn cache(&self) -> &InstanceCache {
-        &self.cache
-    }
-
-    /// Wakes the dispatcher.
-    pub fn wake_dispatcher(&self) {
-        self.wake.notify_one();
+    /// The message pipeline.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
     }
 
     /// Largest webhook body accepted, in bytes.
     pub fn webhook_body_limit(&self) -> usize {
         self.webhook_body_limit
-    }
-
-    /// The metrics, shared (the dispatcher reports into them).
-    pub fn shared_metrics(&self) -> Arc<Metrics> {
-        self.metrics.clone()
     }
 
     /// Runs synchronous database work on actix's blocking pool, never on a worker thread.
@@ -124,7 +100,7 @@ impl AppState {
         F: FnOnce(&Database) -> Result<T, DbError> + Send + 'static,
         T: Send + 'static,
     {
-        let db = self.db.clone();
+        let db = self.pipeline.database().clone();
         web::block(move || work(&db))
             .await
             .map_err(ApiError::internal)?
@@ -133,7 +109,7 @@ impl AppState {
 
     /// The database, for code that is already on a blocking thread.
     pub fn database(&self) -> &Database {
-        &self.db
+        self.pipeline.database()
     }
 
     /// The configured admin API key.

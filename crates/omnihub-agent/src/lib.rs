@@ -1,9 +1,13 @@
-//! Agent API clients for omnihub. The first protocol is the Automagik agents contract:
-//! `POST {agent_api_url}/api/v1/agent/{agent}/run` with `x-api-key`, answered with JSON
-//! whose `message` is the reply.
+//! Agent backends for omnihub behind one protocol-neutral call: the pipeline hands
+//! [`AgentBackends::run`] an instance and an [`AgentTurn`](omnihub_domain::AgentTurn) and
+//! gets an [`AgentReply`](omnihub_domain::AgentReply) back, whatever the backend speaks.
+//! The instance's [`AgentKind`](omnihub_domain::AgentKind) picks the protocol module.
+//!
+//! Protocols: [`automagik`] (`POST {agent_api_url}/api/v1/agent/{agent}/run`). Adding one is
+//! a module here and a variant of `AgentKind`; nothing in the pipeline changes.
 //!
 //! ```
-//! use omnihub_agent::AgentRequest;
+//! use omnihub_agent::automagik::AgentRequest;
 //! use omnihub_domain::{InboundMessage, MessageContent, MessageKind};
 //!
 //! let message = InboundMessage {
@@ -15,16 +19,16 @@
 //!     timestamp: None,
 //!     content: MessageContent { kind: MessageKind::Text, text: "Hi".into(), quoted: None, media: None },
 //! };
+//! // What the Automagik module sends for this message.
 //! let request = AgentRequest::from_message(&message, "support_14155551234".into());
 //! assert_eq!(request.message_content, "Hi");
 //! assert_eq!(request.user.phone_number.as_deref(), Some("+14155551234"));
 //! assert_eq!(request.message_type, "text");
 //! ```
 
-mod client;
+pub mod automagik;
+mod backends;
 mod error;
-mod request;
 
-pub use client::{reply_text, AgentClient, AgentTarget};
+pub use backends::AgentBackends;
 pub use error::AgentError;
-pub use request::{AgentRequest, AgentUser, MediaContent, UserData};

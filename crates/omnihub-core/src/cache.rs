@@ -34,11 +34,6 @@ impl InstanceCache {
         }
     }
 
-    /// The documented staleness bound: changes made elsewhere are seen within this long.
-    pub fn ttl(&self) -> Duration {
-        self.ttl
-    }
-
     /// Reloads every instance from the database (blocking).
     pub fn reload(&self) -> Result<usize, DbError> {
         let all = self.db.instances().list(0, i64::MAX)?;
@@ -86,7 +81,10 @@ impl InstanceCache {
 
     /// Reloads every `ttl` until `shutdown` turns true. A failed reload keeps the last good
     /// copy and is logged.
-    pub async fn refresh_every_ttl(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    pub(crate) async fn refresh_every_ttl(
+        self,
+        mut shutdown: tokio::sync::watch::Receiver<Option<Duration>>,
+    ) {
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(self.ttl) => {}

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use omnihub_db::{ClaimRequest, Database, MessageRecord};
+use omnihub_db::{ClaimRequest, Database};
+use omnihub_domain::MessageRecord;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
@@ -13,7 +14,7 @@ use crate::error::blocking;
 use crate::events::PipelineEvents;
 use crate::ports::{AgentApi, MessengerApi};
 use crate::process::Processor;
-use crate::{InstanceCache, RetryPolicy};
+use crate::{InstanceCache, RetryPolicy, DEFAULT_APOLOGY};
 
 /// How the dispatcher behaves.
 #[derive(Debug, Clone)]
@@ -32,8 +33,6 @@ pub struct DispatcherConfig {
     pub retry: RetryPolicy,
     /// Sent to the user when a message fails for good; `None` sends nothing.
     pub apology: Option<String>,
-    /// On stop, how long in-flight messages may take to finish.
-    pub shutdown_grace: Duration,
 }
 
 impl Default for DispatcherConfig {
@@ -46,14 +45,9 @@ impl Default for DispatcherConfig {
             poll_interval: Duration::from_millis(500),
             retry: RetryPolicy::default(),
             apology: Some(DEFAULT_APOLOGY.to_owned()),
-            shutdown_grace: Duration::from_secs(30),
         }
     }
 }
-
-/// The apology sent when a message cannot be answered.
-pub const DEFAULT_APOLOGY: &str =
-    "Sorry, I could not process your message right now. Please try again later.";
 
 /// Claims and processes messages. Create it, hand [`Dispatcher::waker`] to whoever accepts
 /// messages, then [`Dispatcher::run`] it.
@@ -98,13 +92,13 @@ impl<A: AgentApi, M: MessengerApi> Dispatcher<A, M> {
         self.wake.clone()
     }
 
-    /// Runs until `shutdown` turns true, then stops claiming, lets in-flight messages finish
-    /// within the grace period, and hands the rest back (their leases are released).
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    /// Runs until `shutdown` holds a grace period, then stops claiming, lets in-flight
+    /// messages finish within it, and hands the rest back (their leases are released).
+    pub async fn run(self, mut shutdown: watch::Receiver<Option<Duration>>) {
         let in_flight: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
         let mut tasks = JoinSet::new();
         loop {
-            if *shutdown.borrow() {
+            if shutdown.borrow().is_some() {
                 break;
             }
             // Finished tasks stay in the set until joined; reap them all so they do not hold
@@ -134,7 +128,8 @@ impl<A: AgentApi, M: MessengerApi> Dispatcher<A, M> {
                 _ = shutdown.changed() => {}
             }
         }
-        self.drain(tasks).await;
+        let grace = shutdown.borrow().unwrap_or_default();
+        self.drain(tasks, grace).await;
     }
 
     async fn claim(
@@ -177,17 +172,15 @@ impl<A: AgentApi, M: MessengerApi> Dispatcher<A, M> {
         }
     }
 
-    async fn drain(&self, mut tasks: JoinSet<()>) {
+    async fn drain(&self, mut tasks: JoinSet<()>, grace: Duration) {
         if !tasks.is_empty() {
             tracing::info!(
                 in_flight = tasks.len(),
                 "dispatcher stopping; letting in-flight messages finish"
             );
         }
-        let finished = tokio::time::timeout(self.config.shutdown_grace, async {
-            while tasks.join_next().await.is_some() {}
-        })
-        .await;
+        let finished =
+            tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
         if finished.is_err() {
             tracing::warn!(
                 left = tasks.len(),

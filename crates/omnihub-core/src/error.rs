@@ -2,7 +2,7 @@
 
 use omnihub_db::DbError;
 
-/// What can stop the core's background work.
+/// What can stop the pipeline from starting, or its background work from going on.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
     /// The database failed.
@@ -14,6 +14,14 @@ pub enum CoreError {
     /// A blocking database task panicked or was cancelled.
     #[error("a database task did not complete: {0}")]
     Join(String),
+    /// A thread or runtime of the pipeline could not be started.
+    #[error("cannot start the pipeline's {what}: {reason}")]
+    Start {
+        /// Which part.
+        what: &'static str,
+        /// The operating system's reason.
+        reason: String,
+    },
 }
 
 /// Runs synchronous database work on tokio's blocking pool.

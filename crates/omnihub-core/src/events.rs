@@ -1,13 +1,13 @@
-//! Hooks the dispatcher calls as messages move, for metrics. The core knows no metrics library.
+//! Hooks the pipeline calls as messages move, for metrics. The core knows no metrics library.
 
-use omnihub_domain::MessageStatus;
+use omnihub_domain::{MessageStatus, Stage};
 
 /// Receives pipeline events; every method has a no-op default.
 pub trait PipelineEvents: Send + Sync + 'static {
     /// A message reached a final status (`done` or `failed`).
     fn finished(&self, _status: MessageStatus) {}
-    /// A transient failure at `stage` (`agent`, `evolution`) was scheduled for retry.
-    fn retried(&self, _stage: &'static str) {}
+    /// A transient failure at `stage` was scheduled for retry.
+    fn retried(&self, _stage: Stage) {}
     /// An agent call took `seconds`.
     fn agent_call(&self, _seconds: f64, _ok: bool) {}
     /// A `sendText` call took `seconds`.

@@ -1,21 +1,30 @@
-//! The two upstreams as traits, so the dispatcher is testable without HTTP, and their
-//! implementations by the real clients.
+//! The two upstreams as traits, so the pipeline runs against the real clients, another
+//! program's own implementations, or test fakes.
 
 use std::future::Future;
 use std::time::Duration;
 
-use omnihub_agent::{AgentClient, AgentError, AgentRequest, AgentTarget};
-use omnihub_domain::InstanceConfig;
+use omnihub_agent::{AgentBackends, AgentError};
+use omnihub_domain::{AgentReply, AgentTurn, InstanceConfig};
 use omnihub_evolution::{EvolutionClient, EvolutionError, EvolutionTarget, Presence};
 
-/// Calls an instance's agent.
+/// Asks an instance's agent to answer one turn of a conversation, in whatever protocol the
+/// backend speaks.
 pub trait AgentApi: Send + Sync + 'static {
-    /// Runs the agent on `request` and returns its reply text.
+    /// Runs the agent on `turn` and returns what to send (or that nothing is to be sent).
+    /// [`AgentError::is_transient`] decides whether the pipeline retries a failure.
     fn run(
         &self,
         instance: &InstanceConfig,
-        request: &AgentRequest,
-    ) -> impl Future<Output = Result<String, AgentError>> + Send;
+        turn: &AgentTurn<'_>,
+    ) -> impl Future<Output = Result<AgentReply, AgentError>> + Send;
+
+    /// Whether `instance`'s conversations keep state in omnihub: when true, the pipeline
+    /// loads the stored state into [`AgentTurn::state`] before each turn. By default the
+    /// instance's protocol decides ([`omnihub_domain::AgentKind::keeps_state`]).
+    fn wants_state(&self, instance: &InstanceConfig) -> bool {
+        instance.agent_kind.keeps_state()
+    }
 }
 
 /// Sends through an instance's WhatsApp number.
@@ -36,15 +45,9 @@ pub trait MessengerApi: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), EvolutionError>> + Send;
 }
 
-impl AgentApi for AgentClient {
-    async fn run(&self, instance: &InstanceConfig, request: &AgentRequest) -> Result<String, AgentError> {
-        let target = AgentTarget {
-            base_url: &instance.agent_api_url,
-            api_key: &instance.agent_api_key,
-            agent: &instance.default_agent,
-            timeout: Duration::from_secs(u64::from(instance.agent_timeout.secs())),
-        };
-        AgentClient::run(self, target, request).await
+impl AgentApi for AgentBackends {
+    async fn run(&self, instance: &InstanceConfig, turn: &AgentTurn<'_>) -> Result<AgentReply, AgentError> {
+        AgentBackends::run(self, instance, turn).await
     }
 }
 

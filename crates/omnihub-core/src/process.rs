@@ -4,15 +4,18 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use omnihub_agent::AgentRequest;
-use omnihub_db::{Database, DbError, MessageRecord};
-use omnihub_domain::{session_name, InstanceConfig, MessageStatus};
+use omnihub_db::{Database, DbError, StateUpdate};
+use omnihub_domain::{session_name, AgentTurn, Answer, InstanceConfig, MessageRecord, MessageStatus, Stage};
+use tracing::Instrument;
 
 use crate::error::{blocking, CoreError};
 use crate::events::PipelineEvents;
 use crate::ports::{AgentApi, MessengerApi};
-use crate::split::{skip_reason, split_reply, MAX_PART_CHARS};
+use crate::split::{split_reply, MAX_PART_CHARS};
 use crate::{InstanceCache, RetryPolicy};
+
+/// Recorded when the agent answered with nothing to send.
+const EMPTY_REPLY: &str = "not sent: the agent's reply is empty";
 
 pub(crate) struct Processor<A, M> {
     pub db: Database,
@@ -29,9 +32,9 @@ pub(crate) struct Processor<A, M> {
 /// How a stage ended when it did not succeed.
 enum Stop {
     /// A transient failure: try again later (or fail when attempts are used up).
-    Retry { stage: &'static str, error: String },
+    Retry { stage: Stage, error: String },
     /// A permanent failure.
-    Fail { stage: &'static str, error: String },
+    Fail { stage: Stage, error: String },
     /// The lease was lost or the database failed: another attempt will pick it up.
     Abandon(CoreError),
 }
@@ -43,7 +46,21 @@ impl From<CoreError> for Stop {
 }
 
 impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
+    /// Processes one claimed message inside its span (`message_id`, `instance`, `chat`,
+    /// `attempt`), so every line logged on its way carries them.
     pub(crate) async fn process(&self, record: MessageRecord) {
+        let span = tracing::info_span!(
+            "message",
+            log_id = record.id,
+            message_id = %record.inbound.message_id,
+            instance = %record.instance,
+            chat = %record.inbound.chat_id,
+            attempt = record.attempts,
+        );
+        self.process_in_span(record).instrument(span).await;
+    }
+
+    async fn process_in_span(&self, record: MessageRecord) {
         let id = record.id;
         let attempts = record.attempts;
         let outcome = self.run(&record).await;
@@ -51,7 +68,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             Ok(()) => Ok(()),
             Err(Stop::Retry { stage, error }) if self.retry.allows_another(attempts) => {
                 let delay = self.retry.delay(attempts);
-                tracing::info!(log_id = id, stage, error = %error, attempt = attempts, retry_in_ms = delay.as_millis() as u64, "transient failure; will retry");
+                tracing::info!(%stage, error = %error, retry_in_ms = delay.as_millis() as u64, "transient failure; will retry");
                 self.events.retried(stage);
                 let owner = self.owner.clone();
                 self.write(move |db| db.messages().retry_later(id, &owner, delay, stage, &error))
@@ -64,33 +81,38 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             Err(Stop::Abandon(err)) => Err(err),
         };
         if let Err(err) = result {
-            tracing::warn!(log_id = id, error = %err, "message left for a later attempt (its lease will expire)");
+            tracing::warn!(error = %err, "message left for a later attempt (its lease will expire)");
         }
     }
 
     async fn run(&self, record: &MessageRecord) -> Result<(), Stop> {
         let Some(instance) = self.cache.get(&record.instance) else {
             return Err(Stop::Fail {
-                stage: "config",
+                stage: Stage::Config,
                 error: format!("instance '{}' no longer exists", record.instance),
             });
         };
         if instance.evolution_url.is_none() || instance.evolution_key.is_none() {
             let name = &instance.name;
             return Err(Stop::Fail {
-                stage: "config",
+                stage: Stage::Config,
                 error: format!(
                     "instance '{name}' has no Evolution URL or key; set them with: omnihub-instance update {name} --evolution-url URL --evolution-key KEY"
                 ),
             });
         }
         let reply = match &record.reply {
+            // Stored by an earlier attempt: never ask the agent twice. Zero parts means there
+            // was nothing to send.
+            Some(_) if record.parts_total == 0 => {
+                return self.complete(record.id, Some(EMPTY_REPLY.into())).await
+            }
             Some(reply) => reply.clone(),
-            None => self.ask_agent(&instance, record).await?,
+            None => match self.ask_agent(&instance, record).await? {
+                Answer::Text(reply) => reply,
+                Answer::NoReply(reason) => return self.complete(record.id, Some(reason)).await,
+            },
         };
-        if let Some(reason) = skip_reason(&reply) {
-            return self.complete(record.id, Some(reason)).await;
-        }
         let parts = split_reply(&reply, MAX_PART_CHARS);
         let total = u32::try_from(parts.len()).unwrap_or(u32::MAX);
         for (index, part) in parts.iter().enumerate().skip(record.parts_sent as usize) {
@@ -111,13 +133,13 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
                 }
                 Err(e) if e.is_transient() => {
                     return Err(Stop::Retry {
-                        stage: "evolution",
+                        stage: Stage::Evolution,
                         error: e.to_string(),
                     })
                 }
                 Err(e) => {
                     return Err(Stop::Fail {
-                        stage: "evolution",
+                        stage: Stage::Evolution,
                         error: e.to_string(),
                     })
                 }
@@ -126,11 +148,13 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
         self.complete(record.id, None).await
     }
 
+    /// Calls the agent once and stores its answer (with the conversation's new state) before
+    /// anything is sent, so a retry resumes from the stored answer.
     async fn ask_agent(
         &self,
         instance: &Arc<InstanceConfig>,
         record: &MessageRecord,
-    ) -> Result<String, Stop> {
+    ) -> Result<Answer, Stop> {
         let timeout = Duration::from_secs(u64::from(instance.agent_timeout.secs()));
         // The lease covers the whole agent call plus the usual lease for the bookkeeping.
         let (id, owner, lease) = (record.id, self.owner.clone(), timeout + self.lease);
@@ -152,55 +176,79 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             instance.session_id_prefix.as_deref(),
             &record.inbound,
         );
-        let request = AgentRequest::from_message(&record.inbound, session);
+        let state = if self.agent.wants_state(instance) {
+            let (name, key) = (instance.name.to_string(), session.clone());
+            self.write(move |db| db.conversations().get(&name, &key)).await?
+        } else {
+            None
+        };
+        let turn = AgentTurn {
+            instance: instance.name.as_str(),
+            session: &session,
+            message: &record.inbound,
+            state: state.as_ref(),
+        };
         let started = Instant::now();
-        let answer = self.agent.run(instance, &request).await;
+        let answer = self.agent.run(instance, &turn).await;
         self.events
             .agent_call(started.elapsed().as_secs_f64(), answer.is_ok());
         let reply = match answer {
             Ok(reply) => reply,
             Err(e) if e.is_transient() => {
                 return Err(Stop::Retry {
-                    stage: "agent",
+                    stage: Stage::Agent,
                     error: e.to_string(),
                 })
             }
             Err(e) => {
                 return Err(Stop::Fail {
-                    stage: "agent",
+                    stage: Stage::Agent,
                     error: e.to_string(),
                 })
             }
         };
-        let parts = if skip_reason(&reply).is_some() {
-            0
-        } else {
-            split_reply(&reply, MAX_PART_CHARS).len()
+        let update = reply.state.map(|state| StateUpdate {
+            instance: instance.name.to_string(),
+            session,
+            state,
+        });
+        let (text, parts) = match reply.answer {
+            Answer::Text(text) if text.trim().is_empty() => (String::new(), 0),
+            Answer::Text(text) => {
+                let parts = split_reply(&text, MAX_PART_CHARS).len();
+                (text, u32::try_from(parts).unwrap_or(u32::MAX))
+            }
+            Answer::NoReply(reason) => {
+                if let Some(update) = update {
+                    self.write(move |db| db.conversations().put(&update)).await?;
+                }
+                return Ok(Answer::NoReply(reason));
+            }
         };
-        let (owner, stored, lease) = (self.owner.clone(), reply.clone(), self.lease);
-        let parts = u32::try_from(parts).unwrap_or(u32::MAX);
+        let (owner, stored, lease) = (self.owner.clone(), text.clone(), self.lease);
         self.fenced(id, move |db| {
-            db.messages().save_reply(id, &owner, &stored, parts, lease)
+            db.messages()
+                .save_reply(id, &owner, &stored, parts, lease, update.as_ref())
         })
         .await?;
-        Ok(reply)
+        Ok(match parts {
+            0 => Answer::NoReply(EMPTY_REPLY.into()),
+            _ => Answer::Text(text),
+        })
     }
 
-    async fn complete(&self, id: i64, outcome: Option<&'static str>) -> Result<(), Stop> {
+    async fn complete(&self, id: i64, outcome: Option<String>) -> Result<(), Stop> {
         let owner = self.owner.clone();
-        self.fenced(id, move |db| db.messages().complete(id, &owner, outcome))
-            .await?;
+        self.fenced(id, move |db| {
+            db.messages().complete(id, &owner, outcome.as_deref())
+        })
+        .await?;
         self.events.finished(MessageStatus::Done);
         Ok(())
     }
 
-    async fn fail(
-        &self,
-        record: &MessageRecord,
-        stage: &'static str,
-        error: String,
-    ) -> Result<(), CoreError> {
-        tracing::warn!(log_id = record.id, instance = %record.instance, stage, error = %error, "message failed");
+    async fn fail(&self, record: &MessageRecord, stage: Stage, error: String) -> Result<(), CoreError> {
+        tracing::warn!(%stage, error = %error, "message failed");
         let (id, owner) = (record.id, self.owner.clone());
         let applied = self
             .write(move |db| db.messages().fail(id, &owner, stage, &error))
@@ -209,7 +257,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             return Ok(());
         }
         self.events.finished(MessageStatus::Failed);
-        if stage == "config" {
+        if stage == Stage::Config {
             return Ok(()); // nothing can be sent without a working configuration
         }
         let (Some(apology), Some(instance)) = (&self.apology, self.cache.get(&record.instance)) else {
@@ -220,7 +268,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             .send_text(&instance, &record.inbound.chat_id, apology)
             .await
         {
-            tracing::warn!(log_id = record.id, error = %err, "the apology could not be sent either");
+            tracing::warn!(error = %err, "the apology could not be sent either");
         }
         Ok(())
     }

@@ -1,18 +1,7 @@
-//! Splitting an agent's answer into WhatsApp messages, and deciding whether to send it.
+//! Splitting an agent's answer into WhatsApp messages.
 
 /// The longest part sent in one `sendText`.
 pub const MAX_PART_CHARS: usize = 4096;
-
-/// Why a reply is not sent, if it is not.
-pub fn skip_reason(reply: &str) -> Option<&'static str> {
-    if reply.trim().is_empty() {
-        Some("not sent: the agent's reply is empty")
-    } else if reply.trim_start().starts_with("AUTOMAGIK:") {
-        Some("not sent: the agent's reply starts with AUTOMAGIK:")
-    } else {
-        None
-    }
-}
 
 /// Splits on blank lines (each paragraph is one message), then hard-splits any part longer
 /// than `max` characters, preferring a newline or a space near the limit.
@@ -84,12 +73,5 @@ mod tests {
             parts.iter().map(|p| p.chars().count()).collect::<Vec<_>>(),
             [4096, 4096, 808]
         );
-    }
-
-    #[test]
-    fn empty_and_automagik_replies_are_not_sent() {
-        assert!(skip_reason("").is_some() && skip_reason(" \n").is_some());
-        assert!(skip_reason("AUTOMAGIK:ACCESS_DENIED").is_some());
-        assert_eq!(skip_reason("Hello"), None);
     }
 }

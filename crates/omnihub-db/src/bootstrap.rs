@@ -43,22 +43,3 @@ pub fn bootstrap(
         None => BootstrapOutcome::AlreadyConfigured,
     })
 }
-
-/// [`bootstrap`] with the process environment, falling back to a `.env` file in the
-/// current directory or a parent (variables already set in the environment win).
-pub fn bootstrap_from_env(db: &Database) -> Result<BootstrapOutcome, DbError> {
-    let dotenv: Vec<(String, String)> = match dotenvy::dotenv_iter() {
-        Ok(iter) => iter
-            .collect::<Result<_, _>>()
-            .map_err(|e| DbError::InvalidUrl(format!("cannot read .env: {e}")))?,
-        Err(_) => Vec::new(),
-    };
-    bootstrap(db, |name| {
-        std::env::var(name).ok().or_else(|| {
-            dotenv
-                .iter()
-                .find(|(key, _)| key == name)
-                .map(|(_, value)| value.clone())
-        })
-    })
-}

@@ -1,6 +1,10 @@
 //! The connection pool and the entry point of the crate.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use omnihub_domain::{Clock, SystemClock};
 
 use crate::conn::{establish, ConnectionManager, DbConn};
 use crate::{migrations, DatabaseUrl, DbError, Engine, InstanceStore};
@@ -46,6 +50,7 @@ pub struct PoolState {
 pub struct Database {
     pool: r2d2::Pool<ConnectionManager>,
     url: DatabaseUrl,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Database {
@@ -79,7 +84,36 @@ impl Database {
         Ok(Self {
             pool,
             url: url.clone(),
+            clock: Arc::new(SystemClock),
         })
+    }
+
+    /// The same database telling time by `clock`: every timestamp the message log writes
+    /// and compares (arrival, due time of a retry, lease expiry, retention) comes from it.
+    /// Tests pass a [`omnihub_domain::ManualClock`] to move time instead of sleeping.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// A second pool of at most `max_connections` to the same database, with the same clock
+    /// (for threads that keep connections of their own).
+    pub fn dedicated(&self, max_connections: u32) -> Result<Self, DbError> {
+        let options = PoolOptions {
+            max_connections,
+            ..PoolOptions::for_engine(self.engine())
+        };
+        Ok(Self::connect_with(&self.url, options)?.with_clock(self.clock.clone()))
+    }
+
+    /// The time by this database's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The time as stored: UTC without zone, microseconds (both engines keep that much).
+    pub(crate) fn now_naive(&self) -> NaiveDateTime {
+        self.clock.now().naive_utc().trunc_subsecs(6)
     }
 
     /// Applies pending migrations; returns the versions applied (empty when up to date).
@@ -148,6 +182,11 @@ impl Database {
     /// The message log.
     pub fn messages(&self) -> crate::MessageStore<'_> {
         crate::MessageStore::new(self)
+    }
+
+    /// The conversation states agents keep between turns.
+    pub fn conversations(&self) -> crate::ConversationStore<'_> {
+        crate::ConversationStore::new(self)
     }
 
     /// A pooled connection, or [`DbError::Unavailable`] with the pool's reason.

@@ -43,6 +43,10 @@ pub enum DbError {
         /// The rule it breaks.
         reason: String,
     },
+    /// The database refused one row for its content (a limit, a constraint, an encoding it
+    /// cannot store), while it is otherwise working: retrying the same row cannot succeed.
+    #[error("the database refused the row: {0}")]
+    Refused(String),
     /// Any other query failure.
     #[error("database query failed: {0}")]
     Query(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -52,6 +56,47 @@ impl DbError {
     /// True when the error is about the database being unreachable rather than the request.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Self::Unavailable { .. })
+    }
+
+    /// True when the database refused a row for its content ([`DbError::Refused`]).
+    pub fn is_refused(&self) -> bool {
+        matches!(self, Self::Refused(_))
+    }
+}
+
+/// Sorts the failure of a write: the database refusing the row for its content
+/// ([`DbError::Refused`]) or anything else (connection lost, busy, a bug). Only a statement
+/// the server answered with an error about the data counts as refused.
+pub(crate) fn write_error(err: diesel::result::Error) -> DbError {
+    use diesel::result::{DatabaseErrorKind as Kind, Error};
+    match &err {
+        Error::DatabaseError(
+            Kind::ClosedConnection | Kind::SerializationFailure | Kind::ReadOnlyTransaction,
+            _,
+        ) => DbError::Query(Box::new(err)),
+        Error::DatabaseError(_, info) => {
+            let message = info.message().to_ascii_lowercase();
+            // SQLite reports a lock held past busy_timeout, PostgreSQL a server going away,
+            // as generic errors: the row is not at fault.
+            let transient = [
+                "locked",
+                "busy",
+                "terminating connection",
+                "server closed",
+                "could not",
+                "timeout",
+                "out of memory",
+                "disk",
+            ]
+            .iter()
+            .any(|needle| message.contains(needle));
+            if transient {
+                DbError::Query(Box::new(err))
+            } else {
+                DbError::Refused(info.message().to_owned())
+            }
+        }
+        _ => DbError::Query(Box::new(err)),
     }
 }
 

@@ -34,6 +34,7 @@
 
 mod bootstrap;
 mod conn;
+mod conversations;
 mod database;
 mod dialect;
 mod error;
@@ -47,14 +48,11 @@ mod schema;
 mod transfer;
 mod url;
 
-pub use bootstrap::{bootstrap, bootstrap_from_env, BootstrapOutcome};
+pub use bootstrap::{bootstrap, BootstrapOutcome};
+pub use conversations::{ConversationStore, StateUpdate};
 pub use database::{embedded_migration_versions, Database, PoolOptions, PoolState};
 pub use error::DbError;
 pub use instances::{DeleteOutcome, InstanceStore};
-pub use message_rows::MessageRecord;
 pub use messages::{ClaimRequest, InsertOutcome, MessageFilter, MessageStore};
 pub use transfer::{copy_database, CopyReport};
 pub use url::{DatabaseUrl, Engine, DEFAULT_SQLITE_PATH};
-
-/// A point in time in UTC, as the stores take and return it.
-pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use omnihub_domain::MessageStatus;
+use omnihub_domain::{MessageStatus, Stage};
 
-use crate::conn::DbConn;
+use crate::conn::{write_tx, DbConn};
+use crate::conversations::{upsert, StateUpdate};
 use crate::database::with_conn;
-use crate::instances::now;
 use crate::messages::{later, to_i32, MessageStore};
 use crate::schema::messages::dsl as m;
 use crate::DbError;
@@ -24,7 +24,7 @@ type Released = (
 /// Back to the queue without a lease.
 fn released() -> Released {
     (
-        m::status.eq("queued"),
+        m::status.eq(MessageStatus::Queued.as_str()),
         m::lease_owner.eq(None),
         m::lease_expires_at.eq(None),
     )
@@ -37,25 +37,16 @@ macro_rules! held {
         diesel::update(
             m::messages
                 .filter(m::id.eq($id))
-                .filter(m::status.eq("processing"))
+                .filter(m::status.eq(MessageStatus::Processing.as_str()))
                 .filter(m::lease_owner.eq($owner)),
         )
     };
 }
 
 impl MessageStore<'_> {
-    /// Pushes the lease of a message this owner holds further out; false when it lost it.
-    pub fn extend_lease(&self, id: i64, owner: &str, lease: Duration) -> Result<bool, DbError> {
-        self.fenced(id, owner, |conn, at| {
-            held!(id, owner)
-                .set(m::lease_expires_at.eq(later(at, lease)))
-                .execute(conn)
-        })
-    }
-
     /// Records that the agent call starts now and holds the lease for `lease` more.
     pub fn agent_started(&self, id: i64, owner: &str, lease: Duration) -> Result<bool, DbError> {
-        self.fenced(id, owner, |conn, at| {
+        self.fenced(|conn, at| {
             held!(id, owner)
                 .set((
                     m::agent_started_at.eq(at),
@@ -66,7 +57,8 @@ impl MessageStore<'_> {
     }
 
     /// Stores the agent's answer and how many parts it will be sent in, and holds the lease
-    /// for `lease` more.
+    /// for `lease` more. The conversation's new state, when there is one, is written in the
+    /// same transaction: a retry never sees the reply without its state or the other way.
     pub fn save_reply(
         &self,
         id: i64,
@@ -74,23 +66,32 @@ impl MessageStore<'_> {
         reply: &str,
         parts_total: u32,
         lease: Duration,
+        state: Option<&StateUpdate>,
     ) -> Result<bool, DbError> {
-        self.fenced(id, owner, |conn, at| {
-            held!(id, owner)
-                .set((
-                    m::reply.eq(reply),
-                    m::parts_total.eq(to_i32(parts_total)),
-                    m::agent_finished_at.eq(at),
-                    m::lease_expires_at.eq(later(at, lease)),
-                ))
-                .execute(conn)
+        let at = self.db().now_naive();
+        with_conn(self.db(), |conn| {
+            write_tx(conn, |conn| {
+                let held = held!(id, owner)
+                    .set((
+                        m::reply.eq(reply),
+                        m::parts_total.eq(to_i32(parts_total)),
+                        m::agent_finished_at.eq(at),
+                        m::lease_expires_at.eq(later(at, lease)),
+                    ))
+                    .execute(conn)?
+                    == 1;
+                if let (true, Some(state)) = (held, state) {
+                    upsert(conn, state, at)?;
+                }
+                Ok(held)
+            })
         })
     }
 
     /// Records that parts up to `parts_sent` reached Evolution and holds the lease for
     /// `lease` more.
     pub fn part_sent(&self, id: i64, owner: &str, parts_sent: u32, lease: Duration) -> Result<bool, DbError> {
-        self.fenced(id, owner, |conn, at| {
+        self.fenced(|conn, at| {
             held!(id, owner)
                 .set((
                     m::parts_sent.eq(to_i32(parts_sent)),
@@ -103,7 +104,7 @@ impl MessageStore<'_> {
 
     /// Finishes a message as `done`, with an optional note (e.g. why nothing was sent).
     pub fn complete(&self, id: i64, owner: &str, outcome: Option<&str>) -> Result<bool, DbError> {
-        self.fenced(id, owner, |conn, at| {
+        self.fenced(|conn, at| {
             held!(id, owner)
                 .set((
                     m::status.eq(MessageStatus::Done.as_str()),
@@ -122,15 +123,15 @@ impl MessageStore<'_> {
         id: i64,
         owner: &str,
         delay: Duration,
-        stage: &str,
+        stage: Stage,
         error: &str,
     ) -> Result<bool, DbError> {
-        self.fenced(id, owner, |conn, at| {
+        self.fenced(|conn, at| {
             held!(id, owner)
                 .set((
                     m::status.eq(MessageStatus::Queued.as_str()),
                     m::next_attempt_at.eq(later(at, delay)),
-                    m::error_stage.eq(stage),
+                    m::error_stage.eq(stage.as_str()),
                     m::error.eq(error),
                     m::lease_owner.eq(None::<String>),
                     m::lease_expires_at.eq(None::<NaiveDateTime>),
@@ -140,12 +141,12 @@ impl MessageStore<'_> {
     }
 
     /// Finishes a message as `failed` at `stage` with `error`.
-    pub fn fail(&self, id: i64, owner: &str, stage: &str, error: &str) -> Result<bool, DbError> {
-        self.fenced(id, owner, |conn, at| {
+    pub fn fail(&self, id: i64, owner: &str, stage: Stage, error: &str) -> Result<bool, DbError> {
+        self.fenced(|conn, at| {
             held!(id, owner)
                 .set((
                     m::status.eq(MessageStatus::Failed.as_str()),
-                    m::error_stage.eq(stage),
+                    m::error_stage.eq(stage.as_str()),
                     m::error.eq(error),
                     m::finished_at.eq(at),
                     m::lease_owner.eq(None::<String>),
@@ -160,7 +161,7 @@ impl MessageStore<'_> {
         with_conn(self.db(), |conn| {
             Ok(diesel::update(
                 m::messages
-                    .filter(m::status.eq("processing"))
+                    .filter(m::status.eq(MessageStatus::Processing.as_str()))
                     .filter(m::lease_owner.eq(owner)),
             )
             .set(released())
@@ -172,22 +173,21 @@ impl MessageStore<'_> {
     /// uses the database (SQLite at start-up).
     pub fn release_all(&self) -> Result<usize, DbError> {
         with_conn(self.db(), |conn| {
-            Ok(diesel::update(m::messages.filter(m::status.eq("processing")))
-                .set(released())
-                .execute(conn)?)
+            Ok(
+                diesel::update(m::messages.filter(m::status.eq(MessageStatus::Processing.as_str())))
+                    .set(released())
+                    .execute(conn)?,
+            )
         })
     }
 
     /// Runs a write that only applies while `owner` still holds the message's lease.
     fn fenced(
         &self,
-        id: i64,
-        owner: &str,
         write: impl FnOnce(&mut DbConn, NaiveDateTime) -> QueryResult<usize>,
     ) -> Result<bool, DbError> {
         // The statement itself checks the lease (see `held!`): zero rows means it was lost.
-        let _ = id;
-        let _ = owner;
-        with_conn(self.db(), |conn| Ok(write(conn, now())? == 1))
+        let at = self.db().now_naive();
+        with_conn(self.db(), |conn| Ok(write(conn, at)? == 1))
     }
 }

@@ -1,54 +1,11 @@
-//! Row structs of `messages` and their conversion into [`MessageRecord`].
+//! Row structs of `messages` and their conversion into the domain's [`MessageRecord`].
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use diesel::prelude::*;
-use omnihub_domain::{InboundMessage, MessageContent, MessageStatus};
+use omnihub_domain::{InboundMessage, MessageContent, MessageRecord, MessageStatus, Stage};
 
 use crate::schema::messages;
 use crate::DbError;
-
-/// One message of the log, as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MessageRecord {
-    /// Log id (also the arrival order).
-    pub id: i64,
-    /// The omnihub instance that received it.
-    pub instance: String,
-    /// The message itself, as it will be (or was) handed to the agent.
-    pub inbound: InboundMessage,
-    /// Where it is.
-    pub status: MessageStatus,
-    /// How many times processing started.
-    pub attempts: u32,
-    /// When it may be tried (again).
-    pub next_attempt_at: DateTime<Utc>,
-    /// Which dispatcher holds it, while processing.
-    pub lease_owner: Option<String>,
-    /// Until when that dispatcher holds it.
-    pub lease_expires_at: Option<DateTime<Utc>>,
-    /// The agent's answer, once there is one (kept so a retry never calls the agent twice).
-    pub reply: Option<String>,
-    /// How many parts the answer was split into.
-    pub parts_total: u32,
-    /// How many parts were sent; a retry resumes after them.
-    pub parts_sent: u32,
-    /// How it ended when it did not need an error (e.g. `not sent: empty reply`).
-    pub outcome: Option<String>,
-    /// At which stage it last failed: `config`, `agent` or `evolution`.
-    pub error_stage: Option<String>,
-    /// The last error, one sentence.
-    pub error: Option<String>,
-    /// When the webhook was accepted.
-    pub received_at: DateTime<Utc>,
-    /// When the last agent call started.
-    pub agent_started_at: Option<DateTime<Utc>>,
-    /// When the agent answered.
-    pub agent_finished_at: Option<DateTime<Utc>>,
-    /// When the last part was sent.
-    pub sent_at: Option<DateTime<Utc>>,
-    /// When it reached `done` or `failed`.
-    pub finished_at: Option<DateTime<Utc>>,
-}
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = messages)]
@@ -100,8 +57,16 @@ impl TryFrom<MessageRow> for MessageRecord {
         };
         let content: MessageContent =
             serde_json::from_str(&row.content).map_err(|e| corrupt(format!("content is not valid: {e}")))?;
-        let status = MessageStatus::parse(&row.status)
-            .ok_or_else(|| corrupt(format!("unknown status {}", row.status)))?;
+        let status: MessageStatus = row
+            .status
+            .parse()
+            .map_err(|_| corrupt(format!("unknown status {}", row.status)))?;
+        let error_stage: Option<Stage> = row
+            .error_stage
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|_| corrupt(format!("unknown error stage {:?}", row.error_stage)))?;
         Ok(Self {
             id: row.id,
             instance: row.instance_name,
@@ -123,7 +88,7 @@ impl TryFrom<MessageRow> for MessageRecord {
             parts_total: count(row.parts_total),
             parts_sent: count(row.parts_sent),
             outcome: row.outcome,
-            error_stage: row.error_stage,
+            error_stage,
             error: row.error,
             received_at: utc(row.received_at),
             agent_started_at: row.agent_started_at.map(utc),

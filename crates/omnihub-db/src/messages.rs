@@ -6,15 +6,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use omnihub_domain::{InboundMessage, InstanceName, MessageStatus};
+use omnihub_domain::{InboundMessage, InstanceName, MessageRecord, MessageStatus};
 
 use crate::conn::{write_tx, DbConn};
 use crate::database::with_conn;
-use crate::error::is_unique_violation;
-use crate::instances::now;
+use crate::error::{is_unique_violation, write_error};
 use crate::message_rows::{MessageRow, NewMessageRow};
 use crate::schema::messages::dsl as m;
-use crate::{dialect, Database, DbError, MessageRecord};
+use crate::{dialect, Database, DbError};
 
 /// What accepting a message did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,15 +83,19 @@ impl<'a> MessageStore<'a> {
         instance: &InstanceName,
         message: &InboundMessage,
     ) -> Result<InsertOutcome, DbError> {
-        let row = NewMessageRow::new(instance.as_str(), message, now())?;
+        let row = NewMessageRow::new(instance.as_str(), message, self.db.now_naive())?;
         with_conn(self.db, |conn| insert_row(conn, &row))
     }
 
     /// Accepts several messages in one transaction (one commit for all, however many
     /// requests they came from). For each, in order: true when it is new, false when the
     /// instance already had that message id.
+    ///
+    /// When the database refuses a row for its content the whole batch is rolled back and
+    /// the error is [`DbError::Refused`]; the caller can then write the rows one by one to
+    /// find it, knowing the database itself is working.
     pub fn insert_batch(&self, batch: &[(InstanceName, InboundMessage)]) -> Result<Vec<bool>, DbError> {
-        let at = now();
+        let at = self.db.now_naive();
         let rows = batch
             .iter()
             .map(|(instance, message)| NewMessageRow::new(instance.as_str(), message, at))
@@ -100,7 +103,7 @@ impl<'a> MessageStore<'a> {
         with_conn(self.db, |conn| {
             write_tx(conn, |conn| {
                 rows.iter()
-                    .map(|row| dialect::insert_message_if_new(conn, row).map_err(DbError::from))
+                    .map(|row| dialect::insert_message_if_new(conn, row).map_err(write_error))
                     .collect()
             })
         })
@@ -113,7 +116,7 @@ impl<'a> MessageStore<'a> {
         }
         with_conn(self.db, |conn| {
             write_tx(conn, |conn| {
-                let at = now();
+                let at = self.db.now_naive();
                 let mut capacity = request.capacity.clone();
                 let excluded: Vec<String> = capacity
                     .as_ref()
@@ -172,7 +175,7 @@ impl<'a> MessageStore<'a> {
                     )));
                 }
                 diesel::update(m::messages.find(id))
-                    .set(requeued(now()))
+                    .set(requeued(self.db.now_naive()))
                     .execute(conn)?;
                 get(conn, id)
             })
@@ -183,12 +186,12 @@ impl<'a> MessageStore<'a> {
     pub fn requeue_failed(&self, instance: Option<&InstanceName>) -> Result<usize, DbError> {
         with_conn(self.db, |conn| {
             let mut query = diesel::update(m::messages)
-                .filter(m::status.eq("failed"))
+                .filter(m::status.eq(MessageStatus::Failed.as_str()))
                 .into_boxed();
             if let Some(instance) = instance {
                 query = query.filter(m::instance_name.eq(instance.as_str()));
             }
-            Ok(query.set(requeued(now())).execute(conn)?)
+            Ok(query.set(requeued(self.db.now_naive())).execute(conn)?)
         })
     }
 
@@ -226,7 +229,7 @@ impl<'a> MessageStore<'a> {
                 .load(conn)?;
             Ok(rows
                 .into_iter()
-                .filter_map(|(s, n)| MessageStatus::parse(&s).map(|s| (s, n)))
+                .filter_map(|(s, n)| s.parse().ok().map(|s| (s, n)))
                 .collect())
         })
     }
@@ -236,7 +239,7 @@ impl<'a> MessageStore<'a> {
         with_conn(self.db, |conn| {
             Ok(diesel::delete(
                 m::messages
-                    .filter(m::status.eq_any(["done", "failed"]))
+                    .filter(m::status.eq_any([MessageStatus::Done.as_str(), MessageStatus::Failed.as_str()]))
                     .filter(m::received_at.lt(cutoff.naive_utc())),
             )
             .execute(conn)?)
@@ -272,7 +275,7 @@ type Requeued = (
 /// Back to the queue, due now, with a fresh attempt budget.
 fn requeued(at: NaiveDateTime) -> Requeued {
     (
-        m::status.eq("queued"),
+        m::status.eq(MessageStatus::Queued.as_str()),
         m::attempts.eq(0),
         m::next_attempt_at.eq(at),
         m::finished_at.eq(None),

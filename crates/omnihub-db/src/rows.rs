@@ -29,6 +29,7 @@ pub(crate) struct InstanceRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub webhook_secret: Option<String>,
+    pub agent_kind: String,
 }
 
 impl TryFrom<InstanceRow> for InstanceConfig {
@@ -47,6 +48,7 @@ impl TryFrom<InstanceRow> for InstanceConfig {
                 },
                 whatsapp_instance: PathName::parse("whatsapp_instance", row.whatsapp_instance)?,
                 session_id_prefix: row.session_id_prefix.filter(|p| !p.is_empty()),
+                agent_kind: row.agent_kind.parse()?,
                 agent_api_url: HttpUrl::parse("agent_api_url", row.agent_api_url)?,
                 agent_api_key: Secret::parse("agent_api_key", row.agent_api_key)?,
                 default_agent: PathName::parse("default_agent", row.default_agent)?,
@@ -82,6 +84,7 @@ pub(crate) struct NewInstanceRow<'a> {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub webhook_secret: Option<&'a str>,
+    pub agent_kind: &'a str,
 }
 
 impl<'a> NewInstanceRow<'a> {
@@ -100,6 +103,7 @@ impl<'a> NewInstanceRow<'a> {
             created_at: now,
             updated_at: now,
             webhook_secret: new.webhook_secret.as_ref().map(Secret::expose),
+            agent_kind: omnihub_domain::AgentKind::default().as_str(),
         }
     }
 }
@@ -121,6 +125,7 @@ impl<'a> NewInstanceRow<'a> {
             created_at: row.created_at,
             updated_at: row.updated_at,
             webhook_secret: row.webhook_secret.as_deref(),
+            agent_kind: &row.agent_kind,
         }
     }
 }

@@ -16,6 +16,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         webhook_secret -> Nullable<Text>,
+        agent_kind -> Text,
     }
 }
 
@@ -49,4 +50,13 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(instance_configs, messages);
+diesel::table! {
+    conversations (instance_name, session) {
+        instance_name -> Text,
+        session -> Text,
+        state -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(instance_configs, messages, conversations);

@@ -3,10 +3,11 @@
 use diesel::prelude::*;
 
 use crate::conn::write_tx;
+use crate::conversations::ConversationRow;
 use crate::database::with_conn;
 use crate::message_rows::MessageRow;
 use crate::rows::{InstanceRow, NewInstanceRow};
-use crate::schema::{instance_configs, messages};
+use crate::schema::{conversations, instance_configs, messages};
 use crate::{Database, DbError};
 
 /// What a copy did, verified by counting the target afterwards.
@@ -18,6 +19,8 @@ pub struct CopyReport {
     pub messages: usize,
     /// Finished messages left behind.
     pub finished_skipped: usize,
+    /// Conversation states (agent memory) copied.
+    pub conversations: usize,
 }
 
 #[derive(Insertable)]
@@ -102,6 +105,11 @@ pub fn copy_database(
             .order(messages::id.asc())
             .load(conn)?)
     })?;
+    let states: Vec<ConversationRow> = with_conn(source, |conn| {
+        Ok(conversations::table
+            .select(ConversationRow::as_select())
+            .load(conn)?)
+    })?;
     let total = all.len();
     let copied: Vec<CopiedMessage> = all
         .into_iter()
@@ -112,6 +120,7 @@ pub fn copy_database(
         instances: instances.len(),
         messages: copied.len(),
         finished_skipped: total - copied.len(),
+        conversations: states.len(),
     };
 
     with_conn(target, |conn| {
@@ -134,6 +143,11 @@ pub fn copy_database(
             for message in &copied {
                 diesel::insert_into(messages::table)
                     .values(message)
+                    .execute(conn)?;
+            }
+            for state in &states {
+                diesel::insert_into(conversations::table)
+                    .values(state)
                     .execute(conn)?;
             }
             let instances_now: i64 = instance_configs::table.count().get_result(conn)?;

@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{parse_session_prefix, AgentTimeout, DomainError, HttpUrl, InstanceName, PathName, Secret};
+use crate::{
+    parse_session_prefix, AgentKind, AgentTimeout, DomainError, HttpUrl, InstanceName, PathName, Secret,
+};
 
 /// A stored instance, as read from the database.
 ///
@@ -22,6 +24,10 @@ pub struct InstanceConfig {
     pub whatsapp_instance: PathName,
     /// Prefix of agent session names; `None` means `{name}_`.
     pub session_id_prefix: Option<String>,
+    /// The protocol the agent backend speaks. Not serialized while Automagik is the only
+    /// kind, so the API and CLI output stay as they were.
+    #[serde(skip_serializing)]
+    pub agent_kind: AgentKind,
     /// Base URL of the agent API.
     pub agent_api_url: HttpUrl,
     /// Agent API key (`x-api-key` header).

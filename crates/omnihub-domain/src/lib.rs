@@ -27,23 +27,27 @@
 //! assert_eq!(err.field(), "agent_api_url");
 //! ```
 
+mod agent;
+mod clock;
 mod error;
 mod instance;
 mod message;
 mod name;
+mod record;
 mod secret;
 mod seed;
 mod values;
 
+pub use agent::{AgentKind, AgentReply, AgentTurn, Answer};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::DomainError;
 pub use instance::{
     webhook_secret, InstanceChanges, InstanceChangesInput, InstanceConfig, NewInstance, NewInstanceInput,
     WEBHOOK_SECRET_MIN_LEN,
 };
-pub use message::{
-    phone_from_jid, session_name, InboundMessage, Media, MessageContent, MessageKind, MessageStatus,
-};
+pub use message::{phone_from_jid, session_name, InboundMessage, Media, MessageContent, MessageKind};
 pub use name::{parse_session_prefix, InstanceName, PathName, INSTANCE_NAME_MAX};
+pub use record::{MessageRecord, MessageStatus, Stage};
 pub use secret::Secret;
 pub use seed::{seed_instance_from_env, SEED_INSTANCE_NAME, SEED_VARIABLES};
 pub use values::{AgentTimeout, HttpUrl};

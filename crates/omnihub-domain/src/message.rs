@@ -51,39 +51,6 @@ impl MessageKind {
     }
 }
 
-/// Where a message is in its life: queued → processing → done | failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageStatus {
-    /// Accepted and waiting (first attempt or a retry after backoff).
-    Queued,
-    /// Claimed by a dispatcher under a lease.
-    Processing,
-    /// Answered (or deliberately not answered, e.g. an `AUTOMAGIK:` reply).
-    Done,
-    /// Given up; the error says at which stage and why.
-    Failed,
-}
-
-impl MessageStatus {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Processing => "processing",
-            Self::Done => "done",
-            Self::Failed => "failed",
-        }
-    }
-
-    /// Parses the stored spelling.
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Queued, Self::Processing, Self::Done, Self::Failed]
-            .into_iter()
-            .find(|s| s.as_str() == text)
-    }
-}
-
 /// Media attached to a message: the bytes (base64) and/or a URL, with what is known of it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Media {
@@ -167,6 +134,34 @@ impl InboundMessage {
     }
 }
 
+impl InboundMessage {
+    /// Replaces NUL characters (which PostgreSQL cannot store in text and no person types) by
+    /// U+FFFD in every stored field; returns the names of the fields it changed.
+    pub fn replace_nul(&mut self) -> Vec<&'static str> {
+        fn clean(field: &'static str, value: &mut String, changed: &mut Vec<&'static str>) {
+            if value.contains('\0') {
+                *value = value.replace('\0', "\u{FFFD}");
+                changed.push(field);
+            }
+        }
+        let mut changed = Vec::new();
+        clean("message_id", &mut self.message_id, &mut changed);
+        clean("chat_id", &mut self.chat_id, &mut changed);
+        for (field, value) in [
+            ("author", &mut self.author),
+            ("sender_name", &mut self.sender_name),
+            ("phone", &mut self.phone),
+            ("quoted", &mut self.content.quoted),
+        ] {
+            if let Some(value) = value {
+                clean(field, value, &mut changed);
+            }
+        }
+        clean("text", &mut self.content.text, &mut changed);
+        changed
+    }
+}
+
 /// The agent session name: `{session_id_prefix}{conversation}` when the instance has a
 /// prefix, else `{instance}_{conversation}`.
 pub fn session_name(instance: &str, session_id_prefix: Option<&str>, message: &InboundMessage) -> String {
@@ -233,6 +228,16 @@ mod tests {
         assert_eq!(session_name("support", None, &lid), "support_987654321@lid");
         let group = message("120363000@g.us", None);
         assert_eq!(session_name("support", None, &group), "support_120363000");
+    }
+
+    #[test]
+    fn nul_characters_are_replaced_and_reported_by_field() {
+        let mut m = message("1@s.whatsapp.net", None);
+        m.sender_name = Some("A\0na".into());
+        m.content.text = "hi\0".into();
+        assert_eq!(m.replace_nul(), ["sender_name", "text"]);
+        assert_eq!(m.sender_name.as_deref(), Some("A\u{FFFD}na"));
+        assert!(m.replace_nul().is_empty(), "a clean message is left alone");
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! Test helpers for omnihub: a fresh, private database per test on SQLite or PostgreSQL.
+//! Test helpers for omnihub: a fresh, private database per test on SQLite or PostgreSQL,
+//! the [`on_both_engines!`] macro, fake HTTP upstreams, a valid-instance builder and a
+//! bounded wait.
 //!
 //! PostgreSQL tests need `OMNIHUB_TEST_POSTGRES_URL` (e.g.
 //! `postgres://postgres@127.0.0.1:5432/test`): each [`TestDb::postgres`] creates its own
@@ -6,12 +8,38 @@
 //! (by name) when the variable is unset, so a missing server is reported, never hidden.
 
 mod fake_http;
+mod kit;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, SqliteConnection};
 pub use fake_http::{FakeHttp, Recorded, Reply};
+pub use kit::{
+    content, echo_agent, evolution_key, ok_evolution, text_webhook, texts, wait_until, InstanceBuilder,
+    AGENT_KEY,
+};
+
+/// For each scenario `fn NAME(&TestDb)` of the current module, the tests `sqlite::NAME`
+/// and `postgres::NAME`, each on a fresh database. `async` scenarios run on a two-thread
+/// tokio runtime. `make test` skips `postgres` tests by name when no server is configured.
+#[macro_export]
+macro_rules! on_both_engines {
+    (async: $($name:ident),* $(,)?) => {
+        mod sqlite { $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(&$crate::TestDb::sqlite()).await }
+        )* }
+        mod postgres { $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(&$crate::TestDb::postgres()).await }
+        )* }
+    };
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[test] fn $name() { super::$name(&$crate::TestDb::sqlite()) } )* }
+        mod postgres { $( #[test] fn $name() { super::$name(&$crate::TestDb::postgres()) } )* }
+    };
+}
 
 /// The variable naming the PostgreSQL server used by tests.
 pub const POSTGRES_URL_VAR: &str = "OMNIHUB_TEST_POSTGRES_URL";

@@ -98,7 +98,7 @@ fn unreachable_databases_exit_1_without_the_password() {
     let out = run_in(dir.path(), &["list"], &[("DATABASE_URL", "mysql://h/db")]);
     assert_code(&out, 1);
     assert!(
-        stderr(&out).starts_with("error: invalid database URL"),
+        stderr(&out).starts_with("error: invalid DATABASE_URL: invalid database URL"),
         "{}",
         stderr(&out)
     );

@@ -1,15 +1,9 @@
 //! Tests of configuration loading.
 
-use std::collections::HashMap;
-
 use super::*;
 
 fn load(pairs: &[(&str, &str)]) -> Result<ServerConfig, ConfigError> {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    ServerConfig::from_lookup(|k| map.get(k).cloned())
+    ServerConfig::from_env(&Env::from_pairs(pairs.iter().copied()))
 }
 
 #[test]

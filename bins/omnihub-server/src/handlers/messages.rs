@@ -39,7 +39,7 @@ pub async fn list(
     }
     let status = match query.status.as_deref() {
         None => None,
-        Some(text) => Some(MessageStatus::parse(text).ok_or_else(|| {
+        Some(text) => Some(text.parse::<MessageStatus>().map_err(|_| {
             invalid(
                 "status",
                 "invalid status: must be queued, processing, done or failed".into(),
@@ -103,7 +103,7 @@ pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> Result<Ht
 pub async fn retry(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
     let record = state.db(move |db| db.messages().requeue(id)).await?;
-    state.wake_dispatcher();
+    state.pipeline().wake();
     Ok(HttpResponse::Ok().json(MessageResponse::from_record(record, false)))
 }
 

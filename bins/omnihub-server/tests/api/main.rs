@@ -9,10 +9,7 @@
 /// For each scenario `fn NAME(&TestDb)` of the current module, `sqlite::NAME` and
 /// `postgres::NAME` tests.
 macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[test] fn $name() { super::$name(&omnihub_test_support::TestDb::sqlite()) } )* }
-        mod postgres { $( #[test] fn $name() { super::$name(&omnihub_test_support::TestDb::postgres()) } )* }
-    };
+    ($($scenarios:tt)*) => { omnihub_test_support::on_both_engines!($($scenarios)*); };
 }
 
 mod binary;

@@ -323,5 +323,6 @@ fn sigterm_lets_in_flight_messages_finish_and_keeps_the_rest(db: &TestDb) {
         texts(&evolution).len() == 2
     });
     assert_eq!(texts(&evolution)[1].json["text"], "echo: second");
-    assert_eq!(finished(&second), 2);
+    // The send is seen by the fake before the server records it: wait for the record.
+    wait_until(10, "both messages to be recorded as finished", || finished(&second) == 2);
 }

@@ -235,7 +235,12 @@ fn postgres_three_replicas_starting_together_migrate_once() {
         .collect();
     let mut sorted = applied.clone();
     sorted.sort();
-    assert_eq!(sorted, ["0", "0", "2"], "{applied:?}");
+    let versions = omnihub_db::embedded_migration_versions()
+        .unwrap()
+        .1
+        .len()
+        .to_string();
+    assert_eq!(sorted, ["0", "0", versions.as_str()], "{applied:?}");
     for server in &servers {
         server.send(Req::new("GET", "/ready")).expect(200, None);
     }

@@ -99,6 +99,13 @@ pub struct InProcess<S> {
     rt: actix_web::rt::SystemRunner,
     app: S,
     seen: Mutex<Vec<String>>,
+    pipeline: omnihub_core::Pipeline,
+}
+
+impl<S> Drop for InProcess<S> {
+    fn drop(&mut self) {
+        self.pipeline.shutdown(Duration::from_secs(5));
+    }
 }
 
 pub fn in_process(
@@ -110,13 +117,18 @@ pub fn in_process(
     let db = Database::connect(&DatabaseUrl::parse(db_url).unwrap()).unwrap();
     db.migrate().unwrap();
     let key = api_key.map(|k| Secret::parse("OMNIHUB_API_KEY", k).unwrap());
-    let state = AppState::new(db, key, Vec::new());
+    let metrics = Arc::new(omnihub_server::Metrics::new());
+    let pipeline =
+        omnihub_server::start_pipeline(db, &omnihub_server::PipelineSettings::default(), metrics.clone())
+            .unwrap();
+    let state = AppState::new(pipeline.clone(), metrics, key, Vec::new());
     let rt = actix_web::rt::System::new();
     let app = rt.block_on(test::init_service(omnihub_server::app(state)));
     InProcess {
         rt,
         app,
         seen: Mutex::new(Vec::new()),
+        pipeline,
     }
 }
 

@@ -4,9 +4,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use omnihub_agent::{AgentError, AgentRequest};
+use omnihub_agent::AgentError;
 use omnihub_core::{AgentApi, MessengerApi};
-use omnihub_domain::InstanceConfig;
+use omnihub_domain::{AgentReply, AgentTurn, InstanceConfig};
 use omnihub_evolution::EvolutionError;
 
 /// One agent call as the fake saw it.
@@ -20,7 +20,7 @@ pub struct AgentCall {
 #[derive(Clone, Default)]
 pub struct FakeAgent {
     pub calls: Arc<Mutex<Vec<AgentCall>>>,
-    pub script: Arc<Mutex<VecDeque<Result<String, AgentError>>>>,
+    pub script: Arc<Mutex<VecDeque<Result<AgentReply, AgentError>>>>,
     pub delay: Duration,
     /// Chats currently inside a call, to catch two calls of one chat at once.
     pub busy: Arc<Mutex<HashMap<String, u32>>>,
@@ -28,8 +28,13 @@ pub struct FakeAgent {
 }
 
 impl FakeAgent {
+    /// Answers the next call with this text (or error).
     pub fn then(&self, outcome: Result<&str, AgentError>) -> &Self {
-        self.script.lock().unwrap().push_back(outcome.map(str::to_owned));
+        self.then_reply(outcome.map(AgentReply::text))
+    }
+    /// Answers the next call with this reply (or error).
+    pub fn then_reply(&self, outcome: Result<AgentReply, AgentError>) -> &Self {
+        self.script.lock().unwrap().push_back(outcome);
         self
     }
     pub fn calls(&self) -> Vec<AgentCall> {
@@ -38,8 +43,8 @@ impl FakeAgent {
 }
 
 impl AgentApi for FakeAgent {
-    async fn run(&self, instance: &InstanceConfig, request: &AgentRequest) -> Result<String, AgentError> {
-        let chat = request.session_name.clone();
+    async fn run(&self, instance: &InstanceConfig, turn: &AgentTurn<'_>) -> Result<AgentReply, AgentError> {
+        let chat = turn.session.to_owned();
         {
             let mut busy = self.busy.lock().unwrap();
             let n = busy.entry(chat.clone()).or_default();
@@ -50,13 +55,13 @@ impl AgentApi for FakeAgent {
         }
         self.calls.lock().unwrap().push(AgentCall {
             instance: instance.name.to_string(),
-            session: request.session_name.clone(),
-            content: request.message_content.clone(),
+            session: turn.session.to_owned(),
+            content: turn.message.content.text.clone(),
         });
         tokio::time::sleep(self.delay).await;
         *self.busy.lock().unwrap().get_mut(&chat).unwrap() -= 1;
         let scripted = self.script.lock().unwrap().pop_front();
-        scripted.unwrap_or_else(|| Ok(format!("echo: {}", request.message_content)))
+        scripted.unwrap_or_else(|| Ok(AgentReply::text(format!("echo: {}", turn.message.content.text))))
     }
 }
 

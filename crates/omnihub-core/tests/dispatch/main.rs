@@ -1,4 +1,5 @@
-//! The dispatcher against a real SQLite database and fake upstreams.
+//! The dispatcher against real SQLite and PostgreSQL databases and trait fakes of the
+//! agent and Evolution.
 
 #![expect(
     clippy::unwrap_used,
@@ -13,25 +14,21 @@ use std::time::{Duration, Instant};
 
 use omnihub_core::{Dispatcher, DispatcherConfig, InstanceCache, NoEvents, RetryPolicy};
 use omnihub_db::{Database, DatabaseUrl, InsertOutcome};
-use omnihub_domain::{
-    InboundMessage, InstanceName, MessageContent, MessageKind, MessageStatus, NewInstanceInput,
-};
-use omnihub_test_support::TestDb;
+use omnihub_domain::{InboundMessage, InstanceName, MessageContent, MessageKind, MessageStatus};
+use omnihub_test_support::{InstanceBuilder, TestDb};
 use tokio::sync::watch;
 
 use fakes::{FakeAgent, FakeMessenger};
 
 /// A migrated database with instances `a` and `b` (Evolution configured unless told not).
 pub(crate) struct World {
-    pub(crate) _test_db: TestDb,
     pub(crate) db: Database,
     pub(crate) cache: InstanceCache,
     pub(crate) agent: FakeAgent,
     pub(crate) messenger: FakeMessenger,
 }
 
-pub(crate) fn world() -> World {
-    let test_db = TestDb::sqlite();
+pub(crate) fn world(test_db: &TestDb) -> World {
     let db = Database::connect(&DatabaseUrl::parse(test_db.url()).unwrap()).unwrap();
     db.migrate().unwrap();
     for name in ["a", "b"] {
@@ -40,7 +37,6 @@ pub(crate) fn world() -> World {
     let cache = InstanceCache::new(db.clone(), Duration::from_secs(60));
     cache.reload().unwrap();
     World {
-        _test_db: test_db,
         db,
         cache,
         agent: FakeAgent::default(),
@@ -49,17 +45,13 @@ pub(crate) fn world() -> World {
 }
 
 pub(crate) fn add_instance(db: &Database, name: &str, with_evolution: bool) {
-    let input = NewInstanceInput {
-        name: name.into(),
-        whatsapp_instance: format!("wa_{name}"),
-        agent_api_url: "http://agent.invalid".into(),
-        agent_api_key: "agent-key-0123456789".into(),
-        default_agent: "bot".into(),
-        evolution_url: with_evolution.then(|| "http://evolution.invalid".to_owned()),
-        evolution_key: with_evolution.then(|| "evolution-key-0123456789".to_owned()),
-        ..Default::default()
-    };
-    db.instances().create(&input.validate().unwrap()).unwrap();
+    let mut instance = InstanceBuilder::new(name);
+    if with_evolution {
+        instance = instance.evolution("http://evolution.invalid");
+    }
+    db.instances()
+        .create(&instance.input().validate().unwrap())
+        .unwrap();
 }
 
 pub(crate) fn text_message(id: &str, chat: &str, text: &str) -> InboundMessage {
@@ -100,7 +92,6 @@ pub(crate) fn fast_config(owner: &str) -> DispatcherConfig {
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(50),
         },
-        shutdown_grace: Duration::from_secs(5),
         ..DispatcherConfig::default()
     }
 }
@@ -115,7 +106,7 @@ pub(crate) async fn run_until_finished(w: &World, config: DispatcherConfig, expe
         Arc::new(NoEvents),
         config,
     );
-    let (stop, stopped) = watch::channel(false);
+    let (stop, stopped) = watch::channel(None);
     let handle = tokio::spawn(dispatcher.run(stopped));
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -134,6 +125,6 @@ pub(crate) async fn run_until_finished(w: &World, config: DispatcherConfig, expe
         assert!(Instant::now() < deadline, "not finished: {counts:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    stop.send(true).unwrap();
+    stop.send(Some(Duration::from_secs(5))).unwrap();
     handle.await.unwrap();
 }

@@ -4,14 +4,27 @@ use std::time::Duration;
 
 use omnihub_agent::AgentError;
 use omnihub_db::ClaimRequest;
-use omnihub_domain::MessageStatus;
+use omnihub_domain::{AgentReply, MessageStatus, Stage};
 use omnihub_evolution::EvolutionError;
+use omnihub_test_support::TestDb;
 
 use crate::{accept, add_instance, fast_config, run_until_finished, text_message, world};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_message_gets_one_agent_call_and_its_reply_in_parts() {
-    let w = world();
+omnihub_test_support::on_both_engines!(async:
+    a_message_gets_one_agent_call_and_its_reply_in_parts,
+    messages_of_one_chat_run_one_at_a_time_in_order_while_chats_run_in_parallel,
+    transient_agent_failures_are_retried_then_succeed,
+    permanent_agent_failure_fails_with_an_apology,
+    exhausted_retries_fail_and_apologise,
+    a_failed_part_is_resent_alone_without_a_second_agent_call,
+    unconfigured_evolution_fails_naming_the_fix_and_sends_nothing,
+    no_reply_and_empty_replies_are_not_sent,
+    an_expired_lease_of_a_dead_dispatcher_is_taken_over,
+    a_per_instance_cap_leaves_room_for_other_instances,
+);
+
+async fn a_message_gets_one_agent_call_and_its_reply_in_parts(test_db: &TestDb) {
+    let w = world(test_db);
     w.agent.then(Ok("Hello Ana!\n\nHow can I help?"));
     let id = accept(
         &w.db,
@@ -51,9 +64,8 @@ async fn a_message_gets_one_agent_call_and_its_reply_in_parts() {
     assert_eq!(record.lease_owner, None);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn messages_of_one_chat_run_one_at_a_time_in_order_while_chats_run_in_parallel() {
-    let mut w = world();
+async fn messages_of_one_chat_run_one_at_a_time_in_order_while_chats_run_in_parallel(test_db: &TestDb) {
+    let mut w = world(test_db);
     w.agent.delay = Duration::from_millis(15);
     for i in 0..20 {
         accept(
@@ -85,9 +97,8 @@ async fn messages_of_one_chat_run_one_at_a_time_in_order_while_chats_run_in_para
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn transient_agent_failures_are_retried_then_succeed() {
-    let w = world();
+async fn transient_agent_failures_are_retried_then_succeed(test_db: &TestDb) {
+    let w = world(test_db);
     w.agent
         .then(Err(AgentError::Timeout(1)))
         .then(Err(AgentError::Status {
@@ -110,9 +121,8 @@ async fn transient_agent_failures_are_retried_then_succeed() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn permanent_agent_failure_fails_with_an_apology() {
-    let w = world();
+async fn permanent_agent_failure_fails_with_an_apology(test_db: &TestDb) {
+    let w = world(test_db);
     w.agent.then(Err(AgentError::Status {
         status: 400,
         body: "bad request".into(),
@@ -121,17 +131,16 @@ async fn permanent_agent_failure_fails_with_an_apology() {
     run_until_finished(&w, fast_config("d1"), 1).await;
     let record = w.db.messages().get(id).unwrap();
     assert_eq!(
-        (record.status, record.error_stage.as_deref()),
-        (MessageStatus::Failed, Some("agent"))
+        (record.status, record.error_stage),
+        (MessageStatus::Failed, Some(Stage::Agent))
     );
     assert!(record.error.as_deref().unwrap().contains("400"));
     assert_eq!(w.agent.calls().len(), 1, "a 4xx is not retried");
     assert_eq!(w.messenger.sent()[0].2, omnihub_core::DEFAULT_APOLOGY);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn exhausted_retries_fail_and_apologise() {
-    let w = world();
+async fn exhausted_retries_fail_and_apologise(test_db: &TestDb) {
+    let w = world(test_db);
     for _ in 0..3 {
         w.agent.then(Err(AgentError::Connect("refused".into())));
     }
@@ -151,9 +160,8 @@ async fn exhausted_retries_fail_and_apologise() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_part_is_resent_alone_without_a_second_agent_call() {
-    let w = world();
+async fn a_failed_part_is_resent_alone_without_a_second_agent_call(test_db: &TestDb) {
+    let w = world(test_db);
     w.agent.then(Ok("one\n\ntwo\n\nthree"));
     w.messenger.then(Ok(())).then(Err(EvolutionError::Status {
         status: 500,
@@ -177,17 +185,16 @@ async fn a_failed_part_is_resent_alone_without_a_second_agent_call() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unconfigured_evolution_fails_naming_the_fix_and_sends_nothing() {
-    let w = world();
+async fn unconfigured_evolution_fails_naming_the_fix_and_sends_nothing(test_db: &TestDb) {
+    let w = world(test_db);
     add_instance(&w.db, "bare", false);
     w.cache.reload().unwrap();
     let id = accept(&w.db, "bare", &text_message("M1", "1@s.whatsapp.net", "hi"));
     run_until_finished(&w, fast_config("d1"), 1).await;
     let record = w.db.messages().get(id).unwrap();
     assert_eq!(
-        (record.status, record.error_stage.as_deref()),
-        (MessageStatus::Failed, Some("config"))
+        (record.status, record.error_stage),
+        (MessageStatus::Failed, Some(Stage::Config))
     );
     assert!(record
         .error
@@ -196,10 +203,11 @@ async fn unconfigured_evolution_fails_naming_the_fix_and_sends_nothing() {
     assert!(w.agent.calls().is_empty() && w.messenger.sent().is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn automagik_and_empty_replies_are_not_sent() {
-    let w = world();
-    w.agent.then(Ok("AUTOMAGIK:ACCESS_DENIED")).then(Ok("   "));
+async fn no_reply_and_empty_replies_are_not_sent(test_db: &TestDb) {
+    let w = world(test_db);
+    w.agent
+        .then_reply(Ok(AgentReply::no_reply("not sent: the agent chose silence")))
+        .then(Ok("   "));
     let first = accept(&w.db, "a", &text_message("M1", "1@s.whatsapp.net", "hi"));
     let second = accept(&w.db, "a", &text_message("M2", "1@s.whatsapp.net", "again"));
     run_until_finished(&w, fast_config("d1"), 2).await;
@@ -211,9 +219,8 @@ async fn automagik_and_empty_replies_are_not_sent() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expired_lease_of_a_dead_dispatcher_is_taken_over() {
-    let w = world();
+async fn an_expired_lease_of_a_dead_dispatcher_is_taken_over(test_db: &TestDb) {
+    let w = world(test_db);
     let id = accept(&w.db, "a", &text_message("M1", "1@s.whatsapp.net", "hi"));
     let dead = ClaimRequest {
         owner: "dead".into(),
@@ -235,9 +242,8 @@ async fn an_expired_lease_of_a_dead_dispatcher_is_taken_over() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_per_instance_cap_leaves_room_for_other_instances() {
-    let mut w = world();
+async fn a_per_instance_cap_leaves_room_for_other_instances(test_db: &TestDb) {
+    let mut w = world(test_db);
     w.agent.delay = Duration::from_millis(30);
     for i in 0..30 {
         accept(

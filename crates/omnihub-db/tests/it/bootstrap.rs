@@ -7,12 +7,16 @@ use omnihub_test_support::TestDb;
 
 use crate::support::{new_instance, open};
 
-crate::on_both_engines!(crate::bootstrap::scenarios =>
-    empty_table_and_env_create_the_default_once,
-    empty_table_without_agent_url_seeds_nothing,
-    rows_without_default_promote_the_oldest,
-    invalid_seed_variables_are_reported_by_name,
-);
+/// Every scenario on SQLite and on PostgreSQL.
+mod engines {
+    use super::scenarios::*;
+    omnihub_test_support::on_both_engines!(
+        empty_table_and_env_create_the_default_once,
+        empty_table_without_agent_url_seeds_nothing,
+        rows_without_default_promote_the_oldest,
+        invalid_seed_variables_are_reported_by_name,
+    );
+}
 
 fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
     let map: HashMap<String, String> = pairs

@@ -8,18 +8,22 @@ use omnihub_test_support::TestDb;
 
 use crate::support::{name, new_instance, open};
 
-crate::on_both_engines!(crate::instances::scenarios =>
-    create_get_list_and_delete,
-    duplicate_name_is_a_conflict,
-    absent_instances_are_not_found,
-    first_instance_becomes_default_and_only_one_default_exists,
-    database_refuses_a_second_default,
-    concurrent_set_default_calls_leave_exactly_one_default,
-    deleting_the_default_promotes_the_oldest,
-    deleting_the_last_instance_needs_force,
-    partial_update_leaves_other_fields_and_moves_updated_at,
-    corrupt_rows_are_reported_not_hidden,
-);
+/// Every scenario on SQLite and on PostgreSQL.
+mod engines {
+    use super::scenarios::*;
+    omnihub_test_support::on_both_engines!(
+        create_get_list_and_delete,
+        duplicate_name_is_a_conflict,
+        absent_instances_are_not_found,
+        first_instance_becomes_default_and_only_one_default_exists,
+        database_refuses_a_second_default,
+        concurrent_set_default_calls_leave_exactly_one_default,
+        deleting_the_default_promotes_the_oldest,
+        deleting_the_last_instance_needs_force,
+        partial_update_leaves_other_fields_and_moves_updated_at,
+        corrupt_rows_are_reported_not_hidden,
+    );
+}
 
 fn defaults(db: &Database) -> Vec<String> {
     let all = db.instances().list(0, 1000).unwrap();

@@ -13,16 +13,3 @@ mod instances;
 mod messages;
 mod migrations;
 mod support;
-
-/// Generates `sqlite::NAME` and `postgres::NAME` tests calling `scenario::NAME(&TestDb)`.
-#[macro_export]
-macro_rules! on_both_engines {
-    ($scenario:path => $($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[test] fn $name() { use $scenario as s; s::$name(&omnihub_test_support::TestDb::sqlite()) } )*
-        }
-        mod postgres {
-            $( #[test] fn $name() { use $scenario as s; s::$name(&omnihub_test_support::TestDb::postgres()) } )*
-        }
-    };
-}

@@ -3,20 +3,24 @@
 use std::time::Duration;
 
 use omnihub_db::{ClaimRequest, Database, DbError, InsertOutcome, MessageFilter};
-use omnihub_domain::{InboundMessage, MessageContent, MessageKind, MessageStatus};
+use omnihub_domain::{InboundMessage, MessageContent, MessageKind, MessageStatus, Stage};
 use omnihub_test_support::TestDb;
 
 use crate::support::{name, new_instance, open};
 
-crate::on_both_engines!(crate::messages::scenarios =>
-    a_message_is_accepted_once,
-    a_batch_with_a_duplicate_keeps_the_others,
-    claims_take_chat_heads_in_arrival_order,
-    claims_respect_per_instance_capacity,
-    writes_are_fenced_by_the_lease,
-    failed_messages_can_be_queued_again,
-    listing_filters_and_retention,
-);
+/// Every scenario on SQLite and on PostgreSQL.
+mod engines {
+    use super::scenarios::*;
+    omnihub_test_support::on_both_engines!(
+        a_message_is_accepted_once,
+        a_batch_with_a_duplicate_keeps_the_others,
+        claims_take_chat_heads_in_arrival_order,
+        claims_respect_per_instance_capacity,
+        writes_are_fenced_by_the_lease,
+        failed_messages_can_be_queued_again,
+        listing_filters_and_retention,
+    );
+}
 
 fn message(id: &str, chat: &str) -> InboundMessage {
     InboundMessage {
@@ -184,13 +188,13 @@ pub mod scenarios {
         assert_eq!(claim(&db, "new", 1).len(), 1, "an expired lease is claimable");
         assert!(
             !db.messages()
-                .save_reply(id, "old", "stale", 1, Duration::from_secs(60))
+                .save_reply(id, "old", "stale", 1, Duration::from_secs(60), None)
                 .unwrap(),
             "the old owner is fenced off"
         );
         assert!(db
             .messages()
-            .save_reply(id, "new", "fresh", 1, Duration::from_secs(60))
+            .save_reply(id, "new", "fresh", 1, Duration::from_secs(60), None)
             .unwrap());
         assert!(db
             .messages()
@@ -225,7 +229,7 @@ pub mod scenarios {
             })
             .unwrap()
         {
-            assert!(db.messages().fail(record.id, "d", "agent", "boom").unwrap());
+            assert!(db.messages().fail(record.id, "d", Stage::Agent, "boom").unwrap());
         }
         let requeued = db.messages().requeue(id).unwrap();
         assert_eq!((requeued.status, requeued.attempts), (MessageStatus::Queued, 0));

@@ -5,7 +5,11 @@ use omnihub_test_support::TestDb;
 
 use crate::support::{new_instance, open};
 
-crate::on_both_engines!(crate::migrations::scenarios => up_down_up);
+/// Every scenario on SQLite and on PostgreSQL.
+mod engines {
+    use super::scenarios::*;
+    omnihub_test_support::on_both_engines!(up_down_up);
+}
 
 pub mod scenarios {
     use super::*;

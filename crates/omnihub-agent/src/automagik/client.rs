@@ -1,66 +1,53 @@
-//! The Automagik agents client: one pooled HTTP client, a timeout per call, classified errors.
+//! The Automagik `run` call: a timeout per call, classified errors, the reply read leniently.
 
 use std::time::Duration;
 
-use omnihub_domain::{HttpUrl, PathName, Secret};
+use omnihub_domain::{AgentReply, AgentTurn, HttpUrl, InstanceConfig, PathName};
 use serde_json::Value;
 
-use crate::{AgentError, AgentRequest};
+use super::AgentRequest;
+use crate::AgentError;
 
-/// Which agent to call, as whom, and how long to wait: the instance's own settings.
-#[derive(Debug, Clone, Copy)]
-pub struct AgentTarget<'a> {
-    /// The agent API, e.g. `http://agents:8000`.
-    pub base_url: &'a HttpUrl,
-    /// The `x-api-key` header.
-    pub api_key: &'a Secret,
-    /// The agent name.
-    pub agent: &'a PathName,
-    /// How long to wait for the answer.
-    pub timeout: Duration,
-}
-
-/// Calls agents. Cheap to clone; clones share the connection pool.
-#[derive(Debug, Clone)]
-pub struct AgentClient {
-    http: reqwest::Client,
-}
-
-impl AgentClient {
-    /// A client with a pooled HTTP connection set; each call sets its own timeout.
-    pub fn new() -> Result<Self, AgentError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build()
-            .map_err(|e| AgentError::Request(e.to_string()))?;
-        Ok(Self { http })
-    }
-
-    /// `POST {base}/api/v1/agent/{agent}/run`. The answer is the JSON `message` (a string,
-    /// or an object with `content`); a 200 body that is not JSON is the text itself.
-    pub async fn run(&self, target: AgentTarget<'_>, request: &AgentRequest) -> Result<String, AgentError> {
-        let url = endpoint(target.base_url, target.agent)?;
-        let secs = target.timeout.as_secs().max(1);
-        let response = self
-            .http
-            .post(url)
-            .timeout(target.timeout)
-            .header("x-api-key", target.api_key.expose())
-            .json(request)
-            .send()
-            .await
-            .map_err(|e| transport(&e, secs))?;
-        let status = response.status().as_u16();
-        let body = response.text().await.map_err(|e| transport(&e, secs))?;
-        match status {
-            200..=299 => reply_text(&body),
-            429 => Err(AgentError::RateLimited),
-            _ => Err(AgentError::Status {
-                status,
-                body: body.chars().take(300).collect(),
-            }),
+/// `POST {agent_api_url}/api/v1/agent/{default_agent}/run` with `x-api-key`, waiting at most
+/// the instance's `agent_timeout`. The answer is the JSON `message` (a string, or an object
+/// with `content`); a 200 body that is not JSON is the text itself; a reply that starts with
+/// `AUTOMAGIK:` is not sent.
+pub async fn run(
+    http: &reqwest::Client,
+    instance: &InstanceConfig,
+    turn: &AgentTurn<'_>,
+) -> Result<AgentReply, AgentError> {
+    let url = endpoint(&instance.agent_api_url, &instance.default_agent)?;
+    let timeout = Duration::from_secs(u64::from(instance.agent_timeout.secs()));
+    let request = AgentRequest::from_message(turn.message, turn.session.to_owned());
+    let response = http
+        .post(url)
+        .timeout(timeout)
+        .header("x-api-key", instance.agent_api_key.expose())
+        .json(&request)
+        .send()
+        .await
+        .map_err(|e| transport(&e, timeout.as_secs()))?;
+    let status = response.status().as_u16();
+    let body = response
+        .text()
+        .await
+        .map_err(|e| transport(&e, timeout.as_secs()))?;
+    match status {
+        200..=299 => {
+            let text = reply_text(&body)?;
+            if text.trim_start().starts_with("AUTOMAGIK:") {
+                return Ok(AgentReply::no_reply(
+                    "not sent: the agent's reply starts with AUTOMAGIK:",
+                ));
+            }
+            Ok(AgentReply::text(text))
         }
+        429 => Err(AgentError::RateLimited),
+        _ => Err(AgentError::Status {
+            status,
+            body: body.chars().take(300).collect(),
+        }),
     }
 }
 

@@ -1,0 +1,219 @@
+//! Taking in one Evolution webhook: find the instance, check its token, check the envelope,
+//! parse and classify the messages, and commit them durably. What the caller answers
+//! follows from the [`IngestOutcome`] alone.
+
+use std::fmt;
+use std::sync::Arc;
+
+use omnihub_domain::InstanceConfig;
+use omnihub_evolution::{parse_envelope, parse_upserts, EvolutionError};
+use subtle::ConstantTimeEq;
+
+use crate::classify::{classify, Decision};
+use crate::log_writer::{LogWriter, Written};
+use crate::InstanceCache;
+
+/// What became of one webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IngestOutcome {
+    /// New messages were committed and will be answered.
+    Accepted {
+        /// How many new messages.
+        messages: usize,
+        /// Fields whose NUL characters were replaced before storing (no person types them,
+        /// PostgreSQL cannot store them).
+        sanitised: Vec<&'static str>,
+        /// Messages of the same webhook the database refused (the others were committed).
+        refused: Vec<RefusedMessage>,
+    },
+    /// Every message was already logged: nothing was done.
+    Duplicate,
+    /// Nothing to answer (another event, the owner's own message, a reaction…), for this reason.
+    Ignored(String),
+    /// The webhook was refused; resending it unchanged will not help.
+    Rejected(Rejection),
+    /// The database could not commit it: nothing was written, the sender should retry.
+    Unavailable(String),
+}
+
+/// A message the database refused for its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedMessage {
+    /// Its WhatsApp message id (cut to 64 characters).
+    pub message_id: String,
+    /// The database's reason.
+    pub reason: String,
+}
+
+/// Why a webhook was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// No instance has this name.
+    UnknownInstance(String),
+    /// The legacy route was used but no instance is the default.
+    NoDefaultInstance,
+    /// The instance has a webhook secret and the request carried none.
+    MissingToken,
+    /// The request carried a token that is not the instance's secret.
+    InvalidToken,
+    /// The envelope names another Evolution instance than the one this instance is bound to.
+    WrongInstance {
+        /// The Evolution instance the envelope names.
+        named: String,
+        /// The omnihub instance.
+        instance: String,
+        /// The Evolution instance it is bound to.
+        bound: String,
+    },
+    /// The body is not JSON.
+    MalformedJson(String),
+    /// The body is JSON but not an Evolution webhook.
+    NotAWebhook(String),
+    /// The database refused every message of the webhook for its content.
+    Unstorable(Vec<RefusedMessage>),
+}
+
+impl Rejection {
+    /// A stable, machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnknownInstance(_) | Self::NoDefaultInstance => "not_found",
+            Self::MissingToken => "missing_webhook_token",
+            Self::InvalidToken => "invalid_webhook_token",
+            Self::WrongInstance { .. } => "forbidden",
+            Self::MalformedJson(_) => "invalid_json",
+            Self::NotAWebhook(_) => "not_an_evolution_webhook",
+            Self::Unstorable(_) => "unstorable_message",
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownInstance(name) => write!(f, "instance '{name}' not found"),
+            Self::NoDefaultInstance => f.write_str("no default instance is set for /webhook/evolution"),
+            Self::MissingToken => f.write_str(
+                "this instance needs its webhook token as x-omnihub-token, Authorization: Bearer or ?token=",
+            ),
+            Self::InvalidToken => f.write_str("the webhook token is not valid for this instance"),
+            Self::WrongInstance {
+                named,
+                instance,
+                bound,
+            } => write!(
+                f,
+                "the webhook names Evolution instance {named:?}, but '{instance}' is bound to '{bound}'"
+            ),
+            Self::MalformedJson(reason) | Self::NotAWebhook(reason) => f.write_str(reason),
+            Self::Unstorable(refused) => {
+                f.write_str("the database refused the webhook's messages: ")?;
+                let reasons: Vec<String> = refused
+                    .iter()
+                    .map(|r| format!("{} ({})", r.message_id, r.reason))
+                    .collect();
+                f.write_str(&reasons.join("; "))
+            }
+        }
+    }
+}
+
+/// The instance a webhook is for: the one named in the path, or the default one. Checks
+/// the token (constant time) when the instance has a webhook secret.
+pub(crate) fn authenticate(
+    cache: &InstanceCache,
+    name: Option<&str>,
+    token: Option<&str>,
+) -> Result<Arc<InstanceConfig>, Rejection> {
+    let instance = match name {
+        Some(name) => cache
+            .get(name)
+            .ok_or_else(|| Rejection::UnknownInstance(name.to_owned()))?,
+        None => cache.default_instance().ok_or(Rejection::NoDefaultInstance)?,
+    };
+    let Some(secret) = &instance.webhook_secret else {
+        return Ok(instance);
+    };
+    match token {
+        Some(token) if bool::from(token.as_bytes().ct_eq(secret.expose().as_bytes())) => Ok(instance),
+        Some(_) => Err(Rejection::InvalidToken),
+        None => Err(Rejection::MissingToken),
+    }
+}
+
+/// Everything after authentication: envelope, parse, classify, commit.
+pub(crate) async fn ingest_for(writer: &LogWriter, instance: &InstanceConfig, body: &[u8]) -> IngestOutcome {
+    let envelope = match parse_envelope(body) {
+        Ok(envelope) => envelope,
+        Err(err) => return IngestOutcome::Rejected(bad_webhook(err)),
+    };
+    if envelope.instance.as_deref() != Some(instance.whatsapp_instance.as_str()) {
+        return IngestOutcome::Rejected(Rejection::WrongInstance {
+            named: envelope.instance.unwrap_or_default(),
+            instance: instance.name.to_string(),
+            bound: instance.whatsapp_instance.to_string(),
+        });
+    }
+    if !envelope.is_message_upsert() {
+        return IngestOutcome::Ignored(format!("event {} is not handled", envelope.event));
+    }
+    let upserts = match parse_upserts(&envelope.data) {
+        Ok(upserts) => upserts,
+        Err(err) => return IngestOutcome::Rejected(bad_webhook(err)),
+    };
+    let mut accepted = Vec::new();
+    let mut ignored = Vec::new();
+    let mut sanitised = Vec::new();
+    for upsert in upserts {
+        match classify(upsert) {
+            Decision::Accept(mut message) => {
+                for field in message.replace_nul() {
+                    if !sanitised.contains(&field) {
+                        sanitised.push(field);
+                    }
+                }
+                accepted.push((instance.name.clone(), *message));
+            }
+            Decision::Ignore(reason) => ignored.push(reason),
+        }
+    }
+    if accepted.is_empty() {
+        return IngestOutcome::Ignored(ignored.join("; "));
+    }
+    if !sanitised.is_empty() {
+        tracing::warn!(instance = %instance.name, fields = ?sanitised, "replaced NUL characters before storing a message");
+    }
+    let ids: Vec<String> = accepted
+        .iter()
+        .map(|(_, m)| m.message_id.chars().take(64).collect())
+        .collect();
+    let written = match writer.write(accepted).await {
+        Ok(written) => written,
+        Err(err) => return IngestOutcome::Unavailable(err.to_string()),
+    };
+    let mut messages = 0;
+    let mut refused = Vec::new();
+    for (outcome, message_id) in written.into_iter().zip(ids) {
+        match outcome {
+            Written::New => messages += 1,
+            Written::Duplicate => {}
+            Written::Refused(reason) => refused.push(RefusedMessage { message_id, reason }),
+        }
+    }
+    match (messages, refused.is_empty()) {
+        (0, false) => IngestOutcome::Rejected(Rejection::Unstorable(refused)),
+        (0, true) => IngestOutcome::Duplicate,
+        _ => IngestOutcome::Accepted {
+            messages,
+            sanitised,
+            refused,
+        },
+    }
+}
+
+fn bad_webhook(err: EvolutionError) -> Rejection {
+    match err {
+        EvolutionError::MalformedJson(_) => Rejection::MalformedJson(err.to_string()),
+        _ => Rejection::NotAWebhook(err.to_string()),
+    }
+}

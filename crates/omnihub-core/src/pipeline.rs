@@ -1,0 +1,224 @@
+//! The pipeline as one value: it owns the instance cache, the log writers, the dispatcher
+//! and its runtime, wake-ups, retention and checkpoints. Build it, hand it webhooks with
+//! [`Pipeline::ingest`], and [`Pipeline::shutdown`] it.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use omnihub_db::{Database, Engine};
+use tokio::sync::{watch, Notify};
+
+use crate::config::default_owner;
+use crate::dispatcher::{Dispatcher, DispatcherConfig};
+use crate::events::{NoEvents, PipelineEvents};
+use crate::ingest::{authenticate, ingest_for, IngestOutcome};
+use crate::log_writer::LogWriter;
+use crate::ports::{AgentApi, MessengerApi};
+use crate::upkeep::{checkpoint_wal, purge_every_hour};
+use crate::{CoreError, InstanceCache, PipelineConfig};
+
+/// A running message pipeline. Cheap to clone; clones share it.
+#[derive(Clone)]
+pub struct Pipeline {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Database,
+    cache: InstanceCache,
+    writer: LogWriter,
+    wake: Arc<Notify>,
+    stop: watch::Sender<Option<Duration>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Configures a [`Pipeline`] before it starts. Obtained from [`Pipeline::builder`].
+pub struct PipelineBuilder<A, M> {
+    db: Database,
+    config: PipelineConfig,
+    agent: A,
+    messenger: M,
+    events: Arc<dyn PipelineEvents>,
+}
+
+impl Pipeline {
+    /// A pipeline over a migrated `db`, answering through `agent` (e.g.
+    /// [`omnihub_agent::AgentBackends`]) and sending through `messenger` (e.g.
+    /// [`omnihub_evolution::EvolutionClient`]).
+    pub fn builder<A: AgentApi, M: MessengerApi>(
+        db: Database,
+        config: PipelineConfig,
+        agent: A,
+        messenger: M,
+    ) -> PipelineBuilder<A, M> {
+        PipelineBuilder {
+            db,
+            config,
+            agent,
+            messenger,
+            events: Arc::new(NoEvents),
+        }
+    }
+
+    /// Takes in one Evolution webhook for the instance `name` (`None`: the default instance),
+    /// presented with `token`; answers once its messages are committed (or refused).
+    pub async fn ingest(&self, name: Option<&str>, token: Option<&str>, body: &[u8]) -> IngestOutcome {
+        let instance = match authenticate(&self.inner.cache, name, token) {
+            Ok(instance) => instance,
+            Err(rejection) => return IngestOutcome::Rejected(rejection),
+        };
+        let outcome = ingest_for(&self.inner.writer, &instance, body).await;
+        if matches!(outcome, IngestOutcome::Accepted { .. }) {
+            self.inner.wake.notify_one();
+        }
+        outcome
+    }
+
+    /// The instances as the pipeline sees them. After changing instances in the database,
+    /// call [`InstanceCache::reload`] so webhooks see the change at once (other processes see
+    /// it within the configured TTL).
+    pub fn instances(&self) -> &InstanceCache {
+        &self.inner.cache
+    }
+
+    /// The database the pipeline works on.
+    pub fn database(&self) -> &Database {
+        &self.inner.db
+    }
+
+    /// Wakes the dispatcher (e.g. after messages were queued again by an admin).
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// Stops claiming, lets in-flight messages finish within `grace`, hands the rest back
+    /// for the next start, and stops every background task. Blocks until done; calling it
+    /// again does nothing.
+    pub fn shutdown(&self, grace: Duration) {
+        let _ = self.inner.stop.send(Some(grace));
+        let thread = self
+            .inner
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(thread) = thread {
+            if thread.join().is_err() {
+                tracing::error!("the pipeline thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Dropped without shutdown: stop the background work without waiting for it.
+        let _ = self.stop.send(Some(Duration::ZERO));
+    }
+}
+
+impl<A: AgentApi, M: MessengerApi> PipelineBuilder<A, M> {
+    /// Reports message events (finished, retried, upstream latencies) to `events`.
+    pub fn events(mut self, events: Arc<dyn PipelineEvents>) -> Self {
+        self.events = events;
+        self
+    }
+
+    /// Loads the instances, resumes what a previous run left unfinished (SQLite), starts the
+    /// log writers and the pipeline thread. Fails, never panics, when any of it cannot start.
+    pub fn start(self) -> Result<Pipeline, CoreError> {
+        let Self {
+            db,
+            config,
+            agent,
+            messenger,
+            events,
+        } = self;
+        let cache = InstanceCache::new(db.clone(), config.instance_cache_ttl);
+        let loaded = cache.reload()?;
+        tracing::debug!(instances = loaded, "instances loaded");
+        for instance in cache.all() {
+            if instance.evolution_url.is_none() || instance.evolution_key.is_none() {
+                tracing::warn!(
+                    instance = %instance.name,
+                    "instance has no Evolution URL or key: its webhooks are accepted but its messages will fail until `omnihub-instance update {} --evolution-url URL --evolution-key KEY`",
+                    instance.name
+                );
+            }
+        }
+        if db.engine() == Engine::Sqlite {
+            // One process per SQLite file: any lease in it belongs to a previous run of ours.
+            let resumed = db.messages().release_all()?;
+            if resumed > 0 {
+                tracing::info!(resumed, "resuming messages left unfinished by the previous run");
+            }
+        }
+        let writers = config.log_writers.unwrap_or(match db.engine() {
+            Engine::Sqlite => 1,
+            Engine::Postgres => 4,
+        });
+        let writer = LogWriter::start(&db, writers, config.log_batch_rows).map_err(|e| CoreError::Start {
+            what: "log writers",
+            reason: e.to_string(),
+        })?;
+        let dispatcher = Dispatcher::new(
+            db.clone(),
+            cache.clone(),
+            agent,
+            messenger,
+            events,
+            DispatcherConfig {
+                owner: config.owner.clone().unwrap_or_else(default_owner),
+                global_limit: config.global_limit,
+                per_instance_limit: config.per_instance_limit,
+                lease: config.lease,
+                poll_interval: config.poll_interval,
+                retry: config.retry,
+                apology: config.apology.clone(),
+            },
+        );
+        let wake = dispatcher.waker();
+        let (stop, stopped) = watch::channel(None);
+        // Its own runtime, apart from whatever serves HTTP: a burst of webhooks never starves
+        // the dispatcher and a slow agent never starves the webhooks.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("omnihub-pipeline")
+            .enable_all()
+            .build()
+            .map_err(|e| CoreError::Start {
+                what: "runtime",
+                reason: e.to_string(),
+            })?;
+        let (tasks_cache, tasks_db, retention_days) = (cache.clone(), db.clone(), config.retention_days);
+        let thread = std::thread::Builder::new()
+            .name("omnihub-dispatcher".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    tokio::spawn(tasks_cache.refresh_every_ttl(stopped.clone()));
+                    if tasks_db.engine() == Engine::Sqlite {
+                        tokio::spawn(checkpoint_wal(tasks_db.clone(), stopped.clone()));
+                    }
+                    if retention_days > 0 {
+                        tokio::spawn(purge_every_hour(tasks_db, retention_days, stopped.clone()));
+                    }
+                    dispatcher.run(stopped).await;
+                });
+            })
+            .map_err(|e| CoreError::Start {
+                what: "dispatcher thread",
+                reason: e.to_string(),
+            })?;
+        Ok(Pipeline {
+            inner: Arc::new(Inner {
+                db,
+                cache,
+                writer,
+                wake,
+                stop,
+                thread: Mutex::new(Some(thread)),
+            }),
+        })
+    }
+}

@@ -1,0 +1,97 @@
+//! Conversation state: what an agent backend asked the pipeline to keep between the turns of
+//! one conversation (memory, the backend's own session id), stored as JSON per
+//! (instance, session).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::Value;
+
+use crate::conn::DbConn;
+use crate::database::with_conn;
+use crate::schema::conversations;
+use crate::schema::conversations::dsl as c;
+use crate::{Database, DbError};
+
+/// A stored conversation state.
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = conversations)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct ConversationRow {
+    pub instance_name: String,
+    pub session: String,
+    pub state: String,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The new state of one conversation, written together with the reply it came with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateUpdate {
+    /// The instance the conversation belongs to.
+    pub instance: String,
+    /// The conversation (session) key.
+    pub session: String,
+    /// The state to keep.
+    pub state: Value,
+}
+
+/// Conversation states. Obtained from [`Database::conversations`].
+#[derive(Debug, Clone, Copy)]
+pub struct ConversationStore<'a> {
+    db: &'a Database,
+}
+
+impl<'a> ConversationStore<'a> {
+    pub(crate) fn new(db: &'a Database) -> Self {
+        Self { db }
+    }
+
+    /// The stored state of `session` of `instance`, if any.
+    pub fn get(&self, instance: &str, session: &str) -> Result<Option<Value>, DbError> {
+        let text: Option<String> = with_conn(self.db, |conn| {
+            Ok(c::conversations
+                .filter(c::instance_name.eq(instance))
+                .filter(c::session.eq(session))
+                .select(c::state)
+                .first(conn)
+                .optional()?)
+        })?;
+        text.map(|text| {
+            serde_json::from_str(&text).map_err(|e| DbError::Corrupt {
+                entity: "conversation",
+                key: format!("{instance}/{session}"),
+                reason: format!("state is not JSON: {e}"),
+            })
+        })
+        .transpose()
+    }
+
+    /// Stores `update` (replacing any earlier state of the conversation).
+    pub fn put(&self, update: &StateUpdate) -> Result<(), DbError> {
+        let at = self.db.now_naive();
+        with_conn(self.db, |conn| upsert(conn, update, at))
+    }
+}
+
+/// Replaces or inserts one state. One dispatcher handles a chat at a time, so the update
+/// and the insert never race for the same key.
+pub(crate) fn upsert(conn: &mut DbConn, update: &StateUpdate, at: NaiveDateTime) -> Result<(), DbError> {
+    let text = update.state.to_string();
+    let updated = diesel::update(
+        c::conversations
+            .filter(c::instance_name.eq(&update.instance))
+            .filter(c::session.eq(&update.session)),
+    )
+    .set((c::state.eq(&text), c::updated_at.eq(at)))
+    .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(c::conversations)
+            .values(ConversationRow {
+                instance_name: update.instance.clone(),
+                session: update.session.clone(),
+                state: text,
+                updated_at: at,
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
