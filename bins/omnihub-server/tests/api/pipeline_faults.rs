@@ -324,5 +324,7 @@ fn sigterm_lets_in_flight_messages_finish_and_keeps_the_rest(db: &TestDb) {
     });
     assert_eq!(texts(&evolution)[1].json["text"], "echo: second");
     // The send is seen by the fake before the server records it: wait for the record.
-    wait_until(10, "both messages to be recorded as finished", || finished(&second) == 2);
+    wait_until(10, "both messages to be recorded as finished", || {
+        finished(&second) == 2
+    });
 }
