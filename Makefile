@@ -1,7 +1,7 @@
 # omnihub developer commands. `make run` and `make test` are the two set-up commands.
 CARGO ?= cargo
 
-.PHONY: demo run test lint fmt build bench clean
+.PHONY: demo run test contract lint fmt build bench clean
 
 ## See the whole pipeline on one machine: builds in release mode, starts the server on a fresh
 ## SQLite file with fake Evolution and agent servers, plays a conversation on two instances,
@@ -30,6 +30,28 @@ test:
 	fi
 	@echo "== Running the embedding example (crates/omnihub-core/examples/embed.rs)"
 	$(CARGO) run --locked --quiet -p omnihub-core --example embed
+
+## The API contract: starts omnihub-server on a temporary SQLite database, seeds instances and
+## messages, validates the served OpenAPI document and runs Schemathesis against it (every
+## check, every phase, fixed seed). Installs pinned tools into target/contract-venv.
+SCHEMATHESIS_VERSION := 4.32.5
+SPEC_VALIDATOR_VERSION := 0.9.0
+CONTRACT_VENV := target/contract-venv
+contract:
+	@if ! command -v python3 >/dev/null 2>&1; then \
+		echo "== python3 is not installed: the API contract check (Schemathesis) is SKIPPED"; \
+		exit 0; \
+	fi; \
+	set -e; \
+	if [ ! -x $(CONTRACT_VENV)/bin/st ] || ! $(CONTRACT_VENV)/bin/st --version | grep -q "$(SCHEMATHESIS_VERSION)"; then \
+		echo "== Installing schemathesis $(SCHEMATHESIS_VERSION) and openapi-spec-validator $(SPEC_VALIDATOR_VERSION) into $(CONTRACT_VENV)"; \
+		python3 -m venv $(CONTRACT_VENV); \
+		$(CONTRACT_VENV)/bin/pip install --quiet --disable-pip-version-check \
+			"schemathesis==$(SCHEMATHESIS_VERSION)" "openapi-spec-validator==$(SPEC_VALIDATOR_VERSION)"; \
+	fi; \
+	$(CARGO) build --locked --bin omnihub-server; \
+	echo "== Checking the API against its OpenAPI document"; \
+	python3 scripts/contract.py target/debug/omnihub-server $(CONTRACT_VENV)/bin
 
 ## Formatting and lints, as CI runs them.
 lint:

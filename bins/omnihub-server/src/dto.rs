@@ -1,7 +1,7 @@
 //! The admin API's JSON shapes (request and response bodies), documented for OpenAPI.
 
 use omnihub_domain::{InstanceChangesInput, InstanceConfig, NewInstanceInput};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 /// An instance as the API returns it: every column, keys masked, timestamps in UTC.
@@ -88,8 +88,8 @@ pub struct CreateInstanceRequest {
     pub agent_api_key: String,
     /// The agent that answers.
     pub default_agent: String,
-    /// Seconds to wait for the agent, 1-3600 (default 60).
-    #[serde(default)]
+    /// Seconds to wait for the agent, 1-3600 (default 60); `60.0` is read as 60.
+    #[serde(default, deserialize_with = "whole_seconds")]
     pub agent_timeout: Option<i64>,
     /// Make it the default instance (the first instance always is).
     #[serde(default)]
@@ -142,8 +142,8 @@ pub struct UpdateInstanceRequest {
     /// New agent name.
     #[serde(default)]
     pub default_agent: Option<String>,
-    /// New timeout in seconds (1-3600).
-    #[serde(default)]
+    /// New timeout in seconds (1-3600); `60.0` is read as 60.
+    #[serde(default, deserialize_with = "whole_seconds")]
     pub agent_timeout: Option<i64>,
     /// `true` makes it the default; `false` is refused (make another instance the default).
     #[serde(default)]
@@ -196,4 +196,23 @@ pub struct StatusResponse {
     /// Database engine, for `/ready`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
+}
+
+/// A whole number of seconds, written as an integer or as a float without a fraction
+/// (`60.0`, as JSON Schema counts integers); anything else is refused.
+fn whole_seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    number
+        .as_i64()
+        .or_else(|| {
+            // Beyond 2^53 a float is no longer exact; such a value is out of range anyway.
+            number
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                .map(|f| f as i64)
+        })
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom("agent_timeout must be a whole number of seconds"))
 }

@@ -5,7 +5,9 @@ use actix_web::dev::ServiceResponse;
 use actix_web::error::{JsonPayloadError, QueryPayloadError};
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ErrorBody};
 
@@ -31,6 +33,12 @@ fn json_error(err: JsonPayloadError) -> ApiError {
         JsonPayloadError::ContentType => ApiError::UnsupportedMediaType(
             "the body must be JSON, sent with Content-Type: application/json".to_owned(),
         ),
+        JsonPayloadError::Deserialize(e) if e.is_data() && e.to_string().contains("expected a map") => {
+            ApiError::Validation {
+                field: None,
+                message: "the body must be a JSON object".to_owned(),
+            }
+        }
         JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::Validation {
             field: None,
             message: format!("the JSON does not fit: {e}"),
@@ -43,6 +51,34 @@ fn json_error(err: JsonPayloadError) -> ApiError {
             code: "invalid_body",
             message: format!("the body could not be read: {other}"),
         },
+    }
+}
+
+/// A JSON body that must be an object, deserialized into `T`. Anything else (an array, a
+/// string, a number) is a 422: serde would otherwise bind an array to a struct's fields by
+/// position.
+#[derive(Debug)]
+pub struct JsonObject<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonObject<T> {
+    type Error = actix_web::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        // Size, content type and syntax are checked by `json_config` as for any JSON body.
+        let object = web::Json::<Map<String, Value>>::from_request(req, payload);
+        Box::pin(async move {
+            let object = object.await?.into_inner();
+            serde_json::from_value(Value::Object(object))
+                .map(JsonObject)
+                .map_err(|e| {
+                    ApiError::Validation {
+                        field: None,
+                        message: format!("the JSON does not fit: {e}"),
+                    }
+                    .into()
+                })
+        })
     }
 }
 

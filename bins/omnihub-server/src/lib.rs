@@ -34,6 +34,7 @@ mod handlers;
 pub mod metrics;
 mod middleware;
 pub mod openapi;
+mod openapi_contract;
 pub mod pipeline_config;
 pub mod proxy;
 mod state;

@@ -7,6 +7,7 @@ use crate::dto::{CreateInstanceRequest, InstanceResponse, UpdateInstanceRequest}
 use crate::dto_messages::{MessageDetail, MessageResponse};
 use crate::error::ErrorBody;
 use crate::handlers::{instances, messages, ops};
+use crate::openapi_contract::Contract;
 
 /// The admin API under `/api/v1`.
 #[derive(OpenApi)]
@@ -26,7 +27,7 @@ use crate::handlers::{instances, messages, ops};
         ops::openapi,
     ),
     components(schemas(InstanceResponse, CreateInstanceRequest, UpdateInstanceRequest, ErrorBody, MessageResponse, MessageDetail)),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &Contract),
     tags(
         (name = "instances", description = "WhatsApp numbers bound to agents"),
         (name = "messages", description = "The message log"),
@@ -50,4 +51,41 @@ impl Modify for SecuritySchemes {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
+}
+
+/// The document as served: [`AdminApiDoc`] as JSON, with the link objects' keys spelled as
+/// OpenAPI requires (utoipa 5 writes `operation_id` for `operationId`).
+pub fn admin_api_document() -> Result<serde_json::Value, serde_json::Error> {
+    let mut document = serde_json::to_value(AdminApiDoc::openapi())?;
+    let paths = document
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut);
+    for item in paths.into_iter().flat_map(|p| p.values_mut()) {
+        let operations = item.as_object_mut().into_iter().flat_map(|o| o.values_mut());
+        for operation in operations {
+            let responses = operation
+                .get_mut("responses")
+                .and_then(serde_json::Value::as_object_mut);
+            for response in responses.into_iter().flat_map(|r| r.values_mut()) {
+                let links = response
+                    .get_mut("links")
+                    .and_then(serde_json::Value::as_object_mut);
+                for link in links.into_iter().flat_map(|l| l.values_mut()) {
+                    let Some(link) = link.as_object_mut() else {
+                        continue;
+                    };
+                    for (wrong, right) in [
+                        ("operation_id", "operationId"),
+                        ("operation_ref", "operationRef"),
+                        ("request_body", "requestBody"),
+                    ] {
+                        if let Some(value) = link.remove(wrong) {
+                            link.insert(right.to_owned(), value);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(document)
 }

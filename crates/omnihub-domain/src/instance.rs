@@ -254,7 +254,7 @@ pub fn webhook_secret(value: Option<String>) -> Result<Option<Secret>, DomainErr
     let secret = optional_secret("webhook_secret", value)?;
     if secret
         .as_ref()
-        .is_some_and(|s| s.expose().chars().count() < WEBHOOK_SECRET_MIN_LEN)
+        .is_some_and(|s| !crate::rules::WEBHOOK_SECRET.allows(s.expose()))
     {
         return Err(DomainError::invalid(
             "webhook_secret",

@@ -34,6 +34,7 @@ mod instance;
 mod message;
 mod name;
 mod record;
+pub mod rules;
 mod secret;
 mod seed;
 mod values;

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-use crate::DomainError;
+use crate::{rules, DomainError};
 
 /// The longest instance name accepted.
 pub const INSTANCE_NAME_MAX: usize = 64;
@@ -23,11 +23,7 @@ impl InstanceName {
         let value = value.into();
         let rule =
             "must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit";
-        let valid_chars = value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        let starts_well = value.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
-        if value.len() > INSTANCE_NAME_MAX || !valid_chars || !starts_well {
+        if !rules::INSTANCE_NAME.allows(&value) {
             return Err(DomainError::invalid("name", rule));
         }
         Ok(Self(value))
@@ -66,10 +62,7 @@ impl PathName {
         if value.is_empty() {
             return Err(DomainError::missing(field, "must not be empty"));
         }
-        let forbidden = value
-            .chars()
-            .any(|c| c.is_control() || matches!(c, '/' | '?' | '#' | '%'));
-        if value.chars().count() > 128 || forbidden || value.trim() != value {
+        if !rules::PATH_NAME.allows(&value) {
             return Err(DomainError::invalid(
                 field,
                 "must be 1-128 characters without '/', '?', '#', '%', control characters or surrounding spaces",
@@ -103,7 +96,7 @@ pub fn parse_session_prefix(value: Option<String>) -> Result<Option<String>, Dom
         None => Ok(None),
         Some(v) if v.is_empty() => Ok(None),
         Some(v) => {
-            if v.chars().count() > 64 || v.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            if !rules::SESSION_PREFIX.allows(&v) {
                 return Err(DomainError::invalid(
                     "session_id_prefix",
                     "must be at most 64 characters without spaces or control characters",

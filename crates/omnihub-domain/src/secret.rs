@@ -22,7 +22,7 @@ impl Secret {
         if value.is_empty() {
             return Err(DomainError::missing(field, "must not be empty"));
         }
-        if value.len() > 4096 || value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        if !crate::rules::SECRET.allows(&value) {
             return Err(DomainError::invalid(
                 field,
                 "must be at most 4096 characters without spaces or control characters",

@@ -20,7 +20,10 @@ impl HttpUrl {
             return Err(DomainError::missing(field, "must be an http:// or https:// URL"));
         }
         let rule =
-            "must be an absolute http:// or https:// URL with a host, without credentials, query or fragment";
+            "must be an absolute http:// or https:// URL with a host name or IPv4 address, an optional port and a plain path, without credentials, query or fragment";
+        if !crate::rules::HTTP_URL.allows(&value) {
+            return Err(DomainError::invalid(field, rule));
+        }
         let parsed = url::Url::parse(&value).map_err(|_| DomainError::invalid(field, rule))?;
         let scheme_ok = matches!(parsed.scheme(), "http" | "https");
         // Credentials in the URL would end up in logs; keys have their own fields.

@@ -6,6 +6,7 @@ use omnihub_domain::{InstanceChangesInput, InstanceName, NewInstanceInput};
 
 use crate::dto::{CreateInstanceRequest, DeleteQuery, InstanceResponse, ListQuery, UpdateInstanceRequest};
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::JsonObject;
 use crate::state::AppState;
 
 /// The most instances one list call returns.
@@ -17,7 +18,7 @@ fn path_name(name: &str) -> Result<InstanceName, ApiError> {
 }
 
 /// List instances ordered by name.
-#[utoipa::path(get, path = "/api/v1/instances", tag = "instances", params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/instances", operation_id = "list_instances", tag = "instances", params(ListQuery),
     responses(
         (status = 200, description = "Instances, keys masked", body = [InstanceResponse]),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
@@ -48,7 +49,7 @@ pub async fn list(
 }
 
 /// Create an instance.
-#[utoipa::path(post, path = "/api/v1/instances", tag = "instances", request_body = CreateInstanceRequest,
+#[utoipa::path(post, path = "/api/v1/instances", operation_id = "create_instance", tag = "instances", request_body = CreateInstanceRequest,
     responses(
         (status = 201, description = "Created", body = InstanceResponse),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
@@ -61,9 +62,9 @@ pub async fn list(
     security(("api_key" = []), ("bearer" = [])))]
 pub async fn create(
     state: web::Data<AppState>,
-    body: web::Json<CreateInstanceRequest>,
+    body: JsonObject<CreateInstanceRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let new = NewInstanceInput::from(body.into_inner()).validate()?;
+    let new = NewInstanceInput::from(body.0).validate()?;
     let created = state.admin_write(move |db| db.instances().create(&new)).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/instances/{}", created.name)))
@@ -71,7 +72,7 @@ pub async fn create(
 }
 
 /// Get one instance.
-#[utoipa::path(get, path = "/api/v1/instances/{name}", tag = "instances",
+#[utoipa::path(get, path = "/api/v1/instances/{name}", operation_id = "get_instance", tag = "instances",
     params(("name" = String, Path, description = "Instance name")),
     responses(
         (status = 200, description = "The instance, keys masked", body = InstanceResponse),
@@ -86,7 +87,7 @@ pub async fn get(state: web::Data<AppState>, name: web::Path<String>) -> Result<
 }
 
 /// Change some fields of an instance; absent fields stay as they are.
-#[utoipa::path(put, path = "/api/v1/instances/{name}", tag = "instances", request_body = UpdateInstanceRequest,
+#[utoipa::path(put, path = "/api/v1/instances/{name}", operation_id = "update_instance", tag = "instances", request_body = UpdateInstanceRequest,
     params(("name" = String, Path, description = "Instance name")),
     responses(
         (status = 200, description = "The updated instance", body = InstanceResponse),
@@ -101,10 +102,10 @@ pub async fn get(state: web::Data<AppState>, name: web::Path<String>) -> Result<
 pub async fn update(
     state: web::Data<AppState>,
     name: web::Path<String>,
-    body: web::Json<UpdateInstanceRequest>,
+    body: JsonObject<UpdateInstanceRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let name = path_name(&name)?;
-    let changes = InstanceChangesInput::from(body.into_inner()).validate()?;
+    let changes = InstanceChangesInput::from(body.0).validate()?;
     let updated = state
         .admin_write(move |db| db.instances().update(&name, &changes))
         .await?;
@@ -113,7 +114,7 @@ pub async fn update(
 
 /// Delete an instance. The last one needs `?force=true`. When the default is deleted the
 /// oldest remaining instance becomes the default and is named in `x-omnihub-promoted-default`.
-#[utoipa::path(delete, path = "/api/v1/instances/{name}", tag = "instances",
+#[utoipa::path(delete, path = "/api/v1/instances/{name}", operation_id = "delete_instance", tag = "instances",
     params(("name" = String, Path, description = "Instance name"), DeleteQuery),
     responses(
         (status = 204, description = "Deleted"),
@@ -140,7 +141,7 @@ pub async fn delete(
 }
 
 /// Make an instance the default (used by the legacy `/webhook/evolution` route).
-#[utoipa::path(post, path = "/api/v1/instances/{name}/set-default", tag = "instances",
+#[utoipa::path(post, path = "/api/v1/instances/{name}/set-default", operation_id = "set_default_instance", tag = "instances",
     params(("name" = String, Path, description = "Instance name")),
     responses(
         (status = 200, description = "The new default instance", body = InstanceResponse),
@@ -160,7 +161,7 @@ pub async fn set_default(
 }
 
 /// The default instance.
-#[utoipa::path(get, path = "/api/v1/default-instance", tag = "instances",
+#[utoipa::path(get, path = "/api/v1/default-instance", operation_id = "get_default_instance", tag = "instances",
     responses(
         (status = 200, description = "The default instance", body = InstanceResponse),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),

@@ -18,7 +18,7 @@ fn invalid(field: &str, message: String) -> ApiError {
 }
 
 /// List logged messages, newest first.
-#[utoipa::path(get, path = "/api/v1/messages", tag = "messages", params(MessageQuery),
+#[utoipa::path(get, path = "/api/v1/messages", operation_id = "list_messages", tag = "messages", params(MessageQuery),
     responses(
         (status = 200, description = "Messages (previews, no media)", body = [MessageResponse]),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
@@ -75,7 +75,7 @@ pub async fn list(
 }
 
 /// One logged message with its full text and reply.
-#[utoipa::path(get, path = "/api/v1/messages/{id}", tag = "messages",
+#[utoipa::path(get, path = "/api/v1/messages/{id}", operation_id = "get_message", tag = "messages",
     params(("id" = i64, Path, description = "Log id")),
     responses(
         (status = 200, description = "The message", body = MessageResponse),
@@ -91,7 +91,7 @@ pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> Result<Ht
 
 /// Queue a failed message again; it resumes where it stopped (no second agent call when
 /// the reply is already known, no part sent twice).
-#[utoipa::path(post, path = "/api/v1/messages/{id}/retry", tag = "messages",
+#[utoipa::path(post, path = "/api/v1/messages/{id}/retry", operation_id = "retry_message", tag = "messages",
     params(("id" = i64, Path, description = "Log id")),
     responses(
         (status = 200, description = "Queued again", body = MessageResponse),

@@ -1,12 +1,10 @@
 //! Operations endpoints: liveness, readiness, metrics and the OpenAPI document.
 
-use actix_web::http::header::ContentType;
 use actix_web::{web, HttpResponse};
-use utoipa::OpenApi;
 
 use crate::dto::StatusResponse;
 use crate::error::ApiError;
-use crate::openapi::AdminApiDoc;
+use crate::openapi::admin_api_document;
 use crate::state::AppState;
 
 /// Liveness: 200 while the process runs.
@@ -52,10 +50,10 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
 }
 
 /// The OpenAPI 3 description of the admin API, generated from the handlers.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta",
+#[utoipa::path(get, path = "/api/v1/openapi.json", operation_id = "get_openapi_document", tag = "meta",
     responses((status = 200, description = "OpenAPI 3 document")),
     security(("api_key" = []), ("bearer" = [])))]
 pub async fn openapi() -> Result<HttpResponse, ApiError> {
-    let json = AdminApiDoc::openapi().to_json().map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok().content_type(ContentType::json()).body(json))
+    let document = admin_api_document().map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(document))
 }

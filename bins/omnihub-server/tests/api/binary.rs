@@ -228,3 +228,22 @@ fn a_second_server_on_the_same_sqlite_file_refuses_to_start() {
     assert!(err.contains("PostgreSQL"), "{err}");
     first.send(Req::new("GET", "/ready")).expect(200, None);
 }
+
+#[test]
+fn a_request_the_http_parser_refuses_is_not_an_error_in_the_log() {
+    use std::io::{Read, Write};
+    let db = TestDb::sqlite();
+    let server = ServerProcess::start(db.url(), None, &[]);
+    let addr = server.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: omnihub\r\nX-Bad: a\0b\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    // The server still answers, and logged the client's mistake as no ERROR.
+    server.send(Req::new("GET", "/health")).expect(200, None);
+    let log = server.log_text();
+    assert!(!log.contains(" ERROR "), "{log}");
+}

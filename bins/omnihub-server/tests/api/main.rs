@@ -56,4 +56,7 @@ suite!(
     openapi_lists_every_admin_route_and_parses,
     secrets_never_appear_in_full,
     message_log_lists_filters_and_guards_retries,
+    the_openapi_document_is_complete,
+    json_bodies_must_be_objects,
+    whole_number_floats_are_whole_numbers,
 );

@@ -24,8 +24,13 @@ pub fn create(api: &dyn Api, name: &str) -> Value {
         .expect(201, None)
 }
 
+mod contract;
 mod errors;
 mod messages;
+
+pub use contract::{
+    json_bodies_must_be_objects, the_openapi_document_is_complete, whole_number_floats_are_whole_numbers,
+};
 
 pub use errors::{caller_mistakes_get_the_documented_json_errors, paging_is_validated};
 pub use messages::message_log_lists_filters_and_guards_retries;
