@@ -115,9 +115,10 @@ rule!(
         "^https?://(?:",
         octet!(), r"\.", octet!(), r"\.", octet!(), r"\.", octet!(),
         "|(?:", label!(), r"\.)*[A-Za-z](?:[A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)",
-        r")(?::[0-9]{1,4})?(?:/[A-Za-z0-9._~-]*)*$"
+        r")(?::(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?",
+        r"(?:/[A-Za-z0-9._~-]*)*$"
     ),
-    "An upstream URL: `http://` or `https://`, a host name or IPv4 address, an optional port below 10000 and a path of unreserved characters; no credentials, query or fragment."
+    "An upstream URL: `http://` or `https://`, a host name or IPv4 address, an optional port (0-65535) and a path of unreserved characters; no credentials, query or fragment."
 );
 
 impl TextRule {
@@ -148,6 +149,7 @@ mod tests {
             (&HTTP_URL, "http://agents:8000/prefix", "http://user@host"),
             (&HTTP_URL, "https://127.0.0.1:8001", "http://999.0.0.1"),
             (&HTTP_URL, "http://my-agent.internal/", "http://xn--a.example"),
+            (&HTTP_URL, "http://127.0.0.1:65535", "http://127.0.0.1:65536"),
         ] {
             assert!(rule.allows(good), "{} should allow {good:?}", rule.field);
             assert!(!rule.allows(bad), "{} should refuse {bad:?}", rule.field);
