@@ -135,6 +135,8 @@ def main():
                 "--seed", SEED,
                 "--max-examples", MAX_EXAMPLES,
                 "--generation-deterministic",
+                # No example database between runs: every run is the same run.
+                "--generation-database", "none",
                 # One worker: hypothesis's lambda introspection is not thread-safe on
                 # Python 3.11 ("AST constructor recursion depth mismatch").
                 "--workers", "1",
