@@ -43,6 +43,7 @@ mod message_lease;
 mod message_rows;
 mod messages;
 mod migrations;
+mod queues;
 mod rows;
 mod schema;
 mod transfer;

@@ -12,6 +12,7 @@ use crate::conn::{write_tx, DbConn};
 use crate::conversations::{upsert, StateUpdate};
 use crate::database::with_conn;
 use crate::messages::{later, to_i32, MessageStore};
+use crate::queues;
 use crate::schema::messages::dsl as m;
 use crate::DbError;
 
@@ -104,7 +105,7 @@ impl MessageStore<'_> {
 
     /// Finishes a message as `done`, with an optional note (e.g. why nothing was sent).
     pub fn complete(&self, id: i64, owner: &str, outcome: Option<&str>) -> Result<bool, DbError> {
-        self.fenced(|conn, at| {
+        self.finishing(id, |conn, at| {
             held!(id, owner)
                 .set((
                     m::status.eq(MessageStatus::Done.as_str()),
@@ -126,23 +127,32 @@ impl MessageStore<'_> {
         stage: Stage,
         error: &str,
     ) -> Result<bool, DbError> {
-        self.fenced(|conn, at| {
-            held!(id, owner)
-                .set((
-                    m::status.eq(MessageStatus::Queued.as_str()),
-                    m::next_attempt_at.eq(later(at, delay)),
-                    m::error_stage.eq(stage.as_str()),
-                    m::error.eq(error),
-                    m::lease_owner.eq(None::<String>),
-                    m::lease_expires_at.eq(None::<NaiveDateTime>),
-                ))
-                .execute(conn)
+        let at = self.db().now_naive();
+        let due = later(at, delay);
+        with_conn(self.db(), |conn| {
+            write_tx(conn, |conn| {
+                let held = held!(id, owner)
+                    .set((
+                        m::status.eq(MessageStatus::Queued.as_str()),
+                        m::next_attempt_at.eq(due),
+                        m::error_stage.eq(stage.as_str()),
+                        m::error.eq(error),
+                        m::lease_owner.eq(None::<String>),
+                        m::lease_expires_at.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(conn)?
+                    == 1;
+                if held {
+                    queues::reschedule(conn, &[id], due)?;
+                }
+                Ok(held)
+            })
         })
     }
 
     /// Finishes a message as `failed` at `stage` with `error`.
     pub fn fail(&self, id: i64, owner: &str, stage: Stage, error: &str) -> Result<bool, DbError> {
-        self.fenced(|conn, at| {
+        self.finishing(id, |conn, at| {
             held!(id, owner)
                 .set((
                     m::status.eq(MessageStatus::Failed.as_str()),
@@ -158,26 +168,56 @@ impl MessageStore<'_> {
 
     /// Hands back every message `owner` holds (on shutdown): they become ready at once.
     pub fn release(&self, owner: &str) -> Result<usize, DbError> {
-        with_conn(self.db(), |conn| {
-            Ok(diesel::update(
-                m::messages
-                    .filter(m::status.eq(MessageStatus::Processing.as_str()))
-                    .filter(m::lease_owner.eq(owner)),
-            )
-            .set(released())
-            .execute(conn)?)
-        })
+        self.release_where(Some(owner))
     }
 
     /// Hands back every leased message, whoever holds it. Only safe when no other process
     /// uses the database (SQLite at start-up).
     pub fn release_all(&self) -> Result<usize, DbError> {
+        self.release_where(None)
+    }
+
+    /// Hands back the messages `owner` holds (every holder's with `None`); their chats are
+    /// due at once.
+    fn release_where(&self, owner: Option<&str>) -> Result<usize, DbError> {
+        let at = self.db().now_naive();
         with_conn(self.db(), |conn| {
-            Ok(
-                diesel::update(m::messages.filter(m::status.eq(MessageStatus::Processing.as_str())))
+            write_tx(conn, |conn| {
+                let mut held = m::messages
+                    .filter(m::status.eq(MessageStatus::Processing.as_str()))
+                    .select(m::id)
+                    .into_boxed();
+                if let Some(owner) = owner {
+                    held = held.filter(m::lease_owner.eq(owner));
+                }
+                let ids: Vec<i64> = held.load(conn)?;
+                if ids.is_empty() {
+                    return Ok(0);
+                }
+                queues::reschedule(conn, &ids, at)?;
+                Ok(diesel::update(m::messages.filter(m::id.eq_any(&ids)))
                     .set(released())
-                    .execute(conn)?,
-            )
+                    .execute(conn)?)
+            })
+        })
+    }
+
+    /// A fenced write that finishes message `id` (done or failed): when it applies, the next
+    /// message of the chat becomes its head in the same transaction.
+    fn finishing(
+        &self,
+        id: i64,
+        write: impl FnOnce(&mut DbConn, NaiveDateTime) -> QueryResult<usize>,
+    ) -> Result<bool, DbError> {
+        let at = self.db().now_naive();
+        with_conn(self.db(), |conn| {
+            write_tx(conn, |conn| {
+                let applied = write(conn, at)? == 1;
+                if applied {
+                    queues::advance(conn, id)?;
+                }
+                Ok(applied)
+            })
         })
     }
 

@@ -13,7 +13,10 @@ use crate::database::with_conn;
 use crate::error::{is_unique_violation, write_error};
 use crate::message_rows::{MessageRow, NewMessageRow};
 use crate::schema::messages::dsl as m;
-use crate::{dialect, Database, DbError};
+use crate::{dialect, queues, Database, DbError};
+
+/// Statuses of unfinished messages, as stored.
+const ACTIVE: [&str; 2] = ["queued", "processing"];
 
 /// What accepting a message did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +87,15 @@ impl<'a> MessageStore<'a> {
         message: &InboundMessage,
     ) -> Result<InsertOutcome, DbError> {
         let row = NewMessageRow::new(instance.as_str(), message, self.db.now_naive())?;
-        with_conn(self.db, |conn| insert_row(conn, &row))
+        with_conn(self.db, |conn| {
+            write_tx(conn, |conn| {
+                let outcome = insert_row(conn, &row)?;
+                if let InsertOutcome::Accepted(_) = outcome {
+                    queues::enqueue(conn, row.instance_name, row.message_id)?;
+                }
+                Ok(outcome)
+            })
+        })
     }
 
     /// Accepts several messages in one transaction (one commit for all, however many
@@ -103,7 +114,13 @@ impl<'a> MessageStore<'a> {
         with_conn(self.db, |conn| {
             write_tx(conn, |conn| {
                 rows.iter()
-                    .map(|row| dialect::insert_message_if_new(conn, row).map_err(write_error))
+                    .map(|row| {
+                        let new = dialect::insert_message_if_new(conn, row).map_err(write_error)?;
+                        if new {
+                            queues::enqueue(conn, row.instance_name, row.message_id).map_err(write_error)?;
+                        }
+                        Ok(new)
+                    })
                     .collect()
             })
         })
@@ -129,7 +146,12 @@ impl<'a> MessageStore<'a> {
                     .unwrap_or_default();
                 let fetch = i64::try_from(request.limit.saturating_mul(4)).unwrap_or(i64::MAX);
                 let mut chosen = Vec::new();
-                for candidate in dialect::claim_candidates(conn, at, &excluded, fetch)? {
+                for candidate in queues::candidates(conn, at, &excluded, fetch)? {
+                    if !ACTIVE.contains(&candidate.status.as_str()) {
+                        // The head finished without its chat advancing: repair the queue.
+                        queues::refresh(conn, &candidate.instance_name, &candidate.chat_id)?;
+                        continue;
+                    }
                     if chosen.len() == request.limit {
                         break;
                     }
@@ -144,14 +166,17 @@ impl<'a> MessageStore<'a> {
                 if chosen.is_empty() {
                     return Ok(Vec::new());
                 }
+                let until = later(at, request.lease);
                 diesel::update(m::messages.filter(m::id.eq_any(&chosen)))
                     .set((
                         m::status.eq(MessageStatus::Processing.as_str()),
                         m::lease_owner.eq(&request.owner),
-                        m::lease_expires_at.eq(later(at, request.lease)),
+                        m::lease_expires_at.eq(until),
                         m::attempts.eq(m::attempts + 1),
                     ))
                     .execute(conn)?;
+                // Out of the claim's way until the lease could expire.
+                queues::reschedule(conn, &chosen, until)?;
                 load(
                     conn,
                     m::messages
@@ -177,6 +202,7 @@ impl<'a> MessageStore<'a> {
                 diesel::update(m::messages.find(id))
                     .set(requeued(self.db.now_naive()))
                     .execute(conn)?;
+                queues::refresh(conn, &record.instance, &record.inbound.chat_id)?;
                 get(conn, id)
             })
         })
@@ -185,13 +211,26 @@ impl<'a> MessageStore<'a> {
     /// Queues every failed message again (of one instance, or all); returns how many.
     pub fn requeue_failed(&self, instance: Option<&InstanceName>) -> Result<usize, DbError> {
         with_conn(self.db, |conn| {
-            let mut query = diesel::update(m::messages)
-                .filter(m::status.eq(MessageStatus::Failed.as_str()))
-                .into_boxed();
-            if let Some(instance) = instance {
-                query = query.filter(m::instance_name.eq(instance.as_str()));
-            }
-            Ok(query.set(requeued(self.db.now_naive())).execute(conn)?)
+            write_tx(conn, |conn| {
+                let mut chats = m::messages
+                    .filter(m::status.eq(MessageStatus::Failed.as_str()))
+                    .select((m::instance_name, m::chat_id))
+                    .distinct()
+                    .into_boxed();
+                let mut query = diesel::update(m::messages)
+                    .filter(m::status.eq(MessageStatus::Failed.as_str()))
+                    .into_boxed();
+                if let Some(instance) = instance {
+                    chats = chats.filter(m::instance_name.eq(instance.as_str()));
+                    query = query.filter(m::instance_name.eq(instance.as_str()));
+                }
+                let chats: Vec<(String, String)> = chats.load(conn)?;
+                let requeued = query.set(requeued(self.db.now_naive())).execute(conn)?;
+                for (instance, chat) in chats {
+                    queues::refresh(conn, &instance, &chat)?;
+                }
+                Ok(requeued)
+            })
         })
     }
 

@@ -59,4 +59,13 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(instance_configs, messages, conversations);
+diesel::table! {
+    chat_queues (instance_name, chat_id) {
+        instance_name -> Text,
+        chat_id -> Text,
+        head_id -> BigInt,
+        due_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(instance_configs, messages, conversations, chat_queues);

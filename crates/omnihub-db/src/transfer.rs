@@ -150,6 +150,8 @@ pub fn copy_database(
                     .values(state)
                     .execute(conn)?;
             }
+            // The copied unfinished messages need their chats' queue rows.
+            crate::queues::rebuild(conn)?;
             let instances_now: i64 = instance_configs::table.count().get_result(conn)?;
             let messages_now: i64 = messages::table.count().get_result(conn)?;
             if usize::try_from(instances_now).ok() != Some(report.instances)

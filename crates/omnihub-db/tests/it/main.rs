@@ -12,4 +12,5 @@ mod bootstrap;
 mod instances;
 mod messages;
 mod migrations;
+mod queues;
 mod support;

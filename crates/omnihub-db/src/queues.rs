@@ -1,0 +1,172 @@
+//! The per-chat queue index: one `chat_queues` row per chat with unfinished messages, naming
+//! the chat's head (its oldest unfinished message) and when the head is next due. Claims read
+//! it, so finding work costs O(ready chats) however long one chat's queue is. Every function
+//! here runs inside the transaction that changes the messages it describes.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+
+use crate::conn::DbConn;
+use crate::schema::chat_queues::dsl as q;
+use crate::schema::messages::dsl as m;
+
+/// Statuses of unfinished messages, as stored.
+const ACTIVE: [&str; 2] = ["queued", "processing"];
+
+/// After a new message was inserted: its chat gets a queue row with it as head, unless the
+/// chat already has one (then an older message is the head). On PostgreSQL the conflict case
+/// takes the row's lock, so it waits for a concurrent [`advance`] of the same chat and never
+/// slips in between that one's "no more messages" and its delete.
+pub(crate) fn enqueue(conn: &mut DbConn, instance: &str, message_id: &str) -> QueryResult<()> {
+    let select = "SELECT instance_name, chat_id, id, next_attempt_at FROM messages";
+    match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(format!(
+            "INSERT OR IGNORE INTO chat_queues (instance_name, chat_id, head_id, due_at) \
+             {select} WHERE instance_name = ?1 AND message_id = ?2"
+        ))
+        .bind::<Text, _>(instance)
+        .bind::<Text, _>(message_id)
+        .execute(c)?,
+        DbConn::Postgres(c) => diesel::sql_query(format!(
+            "INSERT INTO chat_queues (instance_name, chat_id, head_id, due_at) \
+             {select} WHERE instance_name = $1 AND message_id = $2 \
+             ON CONFLICT (instance_name, chat_id) DO UPDATE SET head_id = chat_queues.head_id"
+        ))
+        .bind::<Text, _>(instance)
+        .bind::<Text, _>(message_id)
+        .execute(c)?,
+    };
+    Ok(())
+}
+
+/// Recomputes the queue row of one chat from its messages: the oldest unfinished message
+/// becomes the head, due when it is; no unfinished message, no row.
+pub(crate) fn refresh(conn: &mut DbConn, instance: &str, chat: &str) -> QueryResult<()> {
+    let next: Option<(i64, NaiveDateTime)> = m::messages
+        .filter(m::instance_name.eq(instance))
+        .filter(m::chat_id.eq(chat))
+        .filter(m::status.eq_any(ACTIVE))
+        .order(m::id.asc())
+        .select((m::id, m::next_attempt_at))
+        .first(conn)
+        .optional()?;
+    let row = q::chat_queues
+        .filter(q::instance_name.eq(instance))
+        .filter(q::chat_id.eq(chat));
+    let Some((head, due)) = next else {
+        diesel::delete(row).execute(conn)?;
+        return Ok(());
+    };
+    let updated = diesel::update(row)
+        .set((q::head_id.eq(head), q::due_at.eq(due)))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(q::chat_queues)
+            .values((
+                q::instance_name.eq(instance),
+                q::chat_id.eq(chat),
+                q::head_id.eq(head),
+                q::due_at.eq(due),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// After message `head` finished (done or failed): the next message of its chat becomes the
+/// head, or the chat leaves the queue. Locks the row first on PostgreSQL (see [`enqueue`]).
+pub(crate) fn advance(conn: &mut DbConn, head: i64) -> QueryResult<()> {
+    let key = q::chat_queues
+        .filter(q::head_id.eq(head))
+        .select((q::instance_name, q::chat_id));
+    let key: Option<(String, String)> = match conn {
+        DbConn::Postgres(c) => key.for_update().first(c).optional()?,
+        DbConn::Sqlite(c) => key.first(c).optional()?,
+    };
+    match key {
+        Some((instance, chat)) => refresh(conn, &instance, &chat),
+        None => Ok(()),
+    }
+}
+
+/// The chat whose head is `head` is next due at `due` (a retry's backoff, a claim's lease).
+pub(crate) fn reschedule(conn: &mut DbConn, heads: &[i64], due: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(q::chat_queues.filter(q::head_id.eq_any(heads)))
+        .set(q::due_at.eq(due))
+        .execute(conn)
+}
+
+/// A head that may be claimable, with what the claim needs to decide.
+#[derive(QueryableByName)]
+pub(crate) struct Candidate {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub instance_name: String,
+    #[diesel(sql_type = Text)]
+    pub chat_id: String,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+}
+
+/// The due chats, soonest first, skipping `excluded` instances: their heads when ready
+/// (queued and due, or processing with an expired lease), and heads that finished without
+/// the queue noticing (to be repaired). On PostgreSQL the rows are locked `SKIP LOCKED`, so
+/// replicas claiming at once take different chats.
+pub(crate) fn candidates(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    excluded: &[String],
+    limit: i64,
+) -> QueryResult<Vec<Candidate>> {
+    let sql = |p: &dyn Fn(usize) -> String, lock: &str| {
+        let mut sql = format!(
+            "SELECT q.head_id AS id, q.instance_name AS instance_name, q.chat_id AS chat_id, \
+             m.status AS status FROM chat_queues q JOIN messages m ON m.id = q.head_id \
+             WHERE q.due_at <= {now} AND ((m.status = 'queued' AND m.next_attempt_at <= {now}) \
+             OR (m.status = 'processing' AND m.lease_expires_at <= {now}) \
+             OR m.status NOT IN ('queued', 'processing'))",
+            now = p(1)
+        );
+        if !excluded.is_empty() {
+            let list: Vec<String> = (0..excluded.len()).map(|i| p(i + 2)).collect();
+            sql.push_str(&format!(" AND q.instance_name NOT IN ({})", list.join(", ")));
+        }
+        sql.push_str(&format!(" ORDER BY q.due_at LIMIT {}{lock}", p(excluded.len() + 2)));
+        sql
+    };
+    match conn {
+        DbConn::Sqlite(c) => {
+            let mut query = diesel::sql_query(sql(&|n| format!("?{n}"), ""))
+                .into_boxed::<diesel::sqlite::Sqlite>()
+                .bind::<Timestamp, _>(now);
+            for name in excluded {
+                query = query.bind::<Text, _>(name.clone());
+            }
+            query.bind::<BigInt, _>(limit).load(c)
+        }
+        DbConn::Postgres(c) => {
+            let mut query = diesel::sql_query(sql(&|n| format!("${n}"), " FOR UPDATE OF q SKIP LOCKED"))
+                .into_boxed::<diesel::pg::Pg>()
+                .bind::<Timestamp, _>(now);
+            for name in excluded {
+                query = query.bind::<Text, _>(name.clone());
+            }
+            query.bind::<BigInt, _>(limit).load(c)
+        }
+    }
+}
+
+/// Rebuilds every queue row from the messages (after copying a database).
+pub(crate) fn rebuild(conn: &mut DbConn) -> QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute(
+        "DELETE FROM chat_queues; \
+         INSERT INTO chat_queues (instance_name, chat_id, head_id, due_at) \
+         SELECT m.instance_name, m.chat_id, m.id, m.next_attempt_at FROM messages m \
+         WHERE m.status IN ('queued', 'processing') AND NOT EXISTS (SELECT 1 FROM messages p \
+         WHERE p.instance_name = m.instance_name AND p.chat_id = m.chat_id \
+         AND p.status IN ('queued', 'processing') AND p.id < m.id);",
+    )
+}
