@@ -135,7 +135,10 @@ fn run(config: ServerConfig, env: &Env) -> anyhow::Result<()> {
 
     let served = actix_web::rt::System::new().block_on(async move {
         let mut server = actix_web::HttpServer::new(move || app(state.clone()))
-            .shutdown_timeout(config.shutdown_grace.as_secs());
+            .shutdown_timeout(config.shutdown_grace.as_secs())
+            // Blocking work on HTTP workers is admin database calls only; a few threads each
+            // keep the process's thread count bounded whatever the load.
+            .worker_max_blocking_threads(4);
         if let Some(workers) = config.workers {
             server = server.workers(workers);
         }

@@ -46,6 +46,13 @@ pub struct StatusLabels {
     pub status: String,
 }
 
+/// A single `instance` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct InstanceLabels {
+    /// The instance name.
+    pub instance: String,
+}
+
 /// A single `stage` label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StageLabels {
@@ -75,6 +82,8 @@ pub struct Metrics {
     agent_latency: UpstreamFamily,
     evolution_latency: UpstreamFamily,
     queue: Family<StatusLabels, Gauge>,
+    backlog: Family<InstanceLabels, Gauge>,
+    oldest_age: Family<InstanceLabels, Gauge>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -150,6 +159,18 @@ impl Metrics {
             "Unfinished messages by status (queue depth)",
             queue.clone(),
         );
+        let backlog = Family::<InstanceLabels, Gauge>::default();
+        let oldest_age = Family::<InstanceLabels, Gauge>::default();
+        registry.register(
+            "instance_backlog",
+            "Unfinished (queued or processing) messages per instance",
+            backlog.clone(),
+        );
+        registry.register(
+            "instance_oldest_unfinished_seconds",
+            "Age of the oldest unfinished message per instance (0 without a backlog)",
+            oldest_age.clone(),
+        );
         Self {
             registry,
             requests,
@@ -163,6 +184,8 @@ impl Metrics {
             agent_latency,
             evolution_latency,
             queue,
+            backlog,
+            oldest_age,
         }
     }
 
@@ -202,6 +225,28 @@ impl Metrics {
                     status: status.as_str().to_owned(),
                 })
                 .set(n);
+        }
+    }
+
+    /// Sets the per-instance backlog gauges; instances without a backlog read 0.
+    pub fn set_backlog(
+        &self,
+        instances: &[String],
+        backlog: &[omnihub_db::Backlog],
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
+        for instance in instances {
+            let found = backlog.iter().find(|b| &b.instance == instance);
+            let labels = InstanceLabels {
+                instance: instance.clone(),
+            };
+            self.backlog
+                .get_or_create(&labels)
+                .set(found.map_or(0, |b| b.unfinished));
+            let age = found
+                .and_then(|b| b.oldest_received_at)
+                .map_or(0, |t| (now - t).num_seconds().max(0));
+            self.oldest_age.get_or_create(&labels).set(age);
         }
     }
 

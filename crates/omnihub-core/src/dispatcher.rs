@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use omnihub_db::{ClaimRequest, Database};
+use omnihub_db::{Change, Changed, ClaimRequest, Database};
 use omnihub_domain::MessageRecord;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
 use crate::error::blocking;
 use crate::events::PipelineEvents;
+use crate::log_writer::{LogWriter, Writes};
 use crate::ports::{AgentApi, MessengerApi};
 use crate::process::Processor;
 use crate::{InstanceCache, RetryPolicy, DEFAULT_APOLOGY};
@@ -69,6 +70,7 @@ impl<A: AgentApi, M: MessengerApi> Dispatcher<A, M> {
         config: DispatcherConfig,
     ) -> Self {
         let processor = Arc::new(Processor {
+            writes: Writes::Direct(db.clone()),
             db: db.clone(),
             cache,
             agent,
@@ -85,6 +87,15 @@ impl<A: AgentApi, M: MessengerApi> Dispatcher<A, M> {
             wake: Arc::new(Notify::new()),
             processor,
         }
+    }
+
+    /// Sends every state change through `writer`, committed together with the webhooks'
+    /// inserts (the pipeline's setup; built alone, a dispatcher writes directly).
+    pub(crate) fn with_writer(mut self, writer: LogWriter) -> Self {
+        if let Some(processor) = Arc::get_mut(&mut self.processor) {
+            processor.writes = Writes::Shared(writer);
+        }
+        self
     }
 
     /// Notify this after accepting a message so it is picked up at once.
@@ -163,8 +174,9 @@ impl<A: AgentApi, M: MessengerApi> Dispatcher<A, M> {
             limit: free,
             capacity: Some(capacity),
         };
-        match blocking(&self.db, move |db| db.messages().claim(&request)).await {
-            Ok(claimed) => claimed,
+        match self.processor.writes.change(Change::Claim(request)).await {
+            Ok(Changed::Claimed(claimed)) => claimed,
+            Ok(_) => Vec::new(),
             Err(err) => {
                 tracing::warn!(error = %err, "cannot claim messages; retrying shortly");
                 Vec::new()

@@ -1,21 +1,30 @@
-//! Group commit for the webhook path: concurrent requests hand their messages to a few
-//! writer threads, which commit whatever has queued up in one transaction and then answer
-//! every request. Each request is still answered only after its rows are committed.
+//! Group commit for every write of the message log: webhooks hand their messages, the
+//! dispatcher its claims and steps, to a few writer threads, which commit whatever has
+//! queued up in one transaction and then answer every waiter. On SQLite one writer thread
+//! means one writer: ingest and processing share commits instead of fighting for the lock.
+//! Each waiter is answered only after its changes are committed.
 //!
 //! A row the database refuses for its content (a limit, a constraint) must not fail its
-//! neighbours: when a shared transaction is refused, the writer commits the rows one by one,
-//! so only the offending row is refused and every other request is answered as usual.
+//! neighbours: when a shared transaction is refused, the writer applies each job alone (and
+//! an insert's rows one by one), so only the offending change fails.
 
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
-use omnihub_db::{Database, DbError};
+use omnihub_db::{Change, Changed, Database, DbError};
 use omnihub_domain::{InboundMessage, InstanceName};
 use tokio::sync::oneshot;
 
 /// Messages of one request, with the instance each belongs to.
 pub(crate) type Batch = Vec<(InstanceName, InboundMessage)>;
-type Job = (Batch, oneshot::Sender<Result<Vec<Written>, DbError>>);
+
+/// What a job gets back: per message for an insert, per change otherwise.
+enum JobResult {
+    Rows(Vec<Written>),
+    Changes(Vec<Changed>),
+}
+
+type Job = (Vec<Change>, oneshot::Sender<Result<JobResult, DbError>>);
 
 /// What became of one message handed to the writer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +37,7 @@ pub(crate) enum Written {
     Refused(String),
 }
 
-/// Writes messages to the log in shared transactions. Cheap to clone.
+/// Writes to the message log in shared transactions. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct LogWriter {
     jobs: Sender<Job>,
@@ -36,8 +45,8 @@ pub(crate) struct LogWriter {
 
 impl LogWriter {
     /// Starts `writers` threads, each with a connection of its own, committing up to
-    /// `max_rows` messages per transaction.
-    pub(crate) fn start(db: &Database, writers: usize, max_rows: usize) -> std::io::Result<Self> {
+    /// `max_changes` changes (an insert counts its messages) per transaction.
+    pub(crate) fn start(db: &Database, writers: usize, max_changes: usize) -> std::io::Result<Self> {
         let (jobs, queue) = channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         for i in 0..writers.max(1) {
@@ -47,38 +56,96 @@ impl LogWriter {
             let queue = queue.clone();
             std::thread::Builder::new()
                 .name(format!("omnihub-log-writer-{i}"))
-                .spawn(move || write_loop(&db, &queue, max_rows.max(1)))?;
+                .spawn(move || write_loop(&db, &queue, max_changes.max(1)))?;
         }
         Ok(Self { jobs })
     }
 
-    /// Commits `batch` (with whatever other requests queued meanwhile) and says what became
-    /// of each message, in order. An error means nothing of `batch` was written and the
-    /// database is not answering.
+    /// Commits `batch` and says what became of each message, in order. An error means
+    /// nothing of `batch` was written and the database is not answering.
     pub(crate) async fn write(&self, batch: Batch) -> Result<Vec<Written>, DbError> {
+        match self.submit(vec![Change::Insert(batch)]).await? {
+            JobResult::Rows(written) => Ok(written),
+            JobResult::Changes(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// Commits one change (a claim, a step of a claimed message) and says what it did.
+    pub(crate) async fn change(&self, change: Change) -> Result<Changed, DbError> {
+        match self.submit(vec![change]).await? {
+            JobResult::Changes(mut changed) => changed.pop().ok_or_else(stopped),
+            JobResult::Rows(_) => Err(stopped()),
+        }
+    }
+
+    async fn submit(&self, changes: Vec<Change>) -> Result<JobResult, DbError> {
         let (reply, answer) = oneshot::channel();
-        let stopped = || DbError::Unavailable {
-            url: "message log".into(),
-            reason: "the log writer stopped".into(),
-        };
-        self.jobs.send((batch, reply)).map_err(|_| stopped())?;
+        self.jobs.send((changes, reply)).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 }
 
-fn write_loop(db: &Database, queue: &Mutex<Receiver<Job>>, max_rows: usize) {
+/// Where the dispatcher's changes go: the shared writer (the pipeline), or straight to the
+/// database on the blocking pool (a [`crate::Dispatcher`] built on its own).
+#[derive(Clone)]
+pub(crate) enum Writes {
+    /// Group commit with the webhooks.
+    Shared(LogWriter),
+    /// One transaction per change.
+    Direct(Database),
+}
+
+impl Writes {
+    /// Commits `change` and says what it did.
+    pub(crate) async fn change(&self, change: Change) -> Result<Changed, DbError> {
+        match self {
+            Self::Shared(writer) => writer.change(change).await,
+            Self::Direct(db) => {
+                let db = db.clone();
+                tokio::task::spawn_blocking(move || db.messages().apply(std::slice::from_ref(&change)))
+                    .await
+                    .map_err(|e| DbError::Unavailable {
+                        url: db_url_hint(),
+                        reason: e.to_string(),
+                    })?
+                    .and_then(|mut changed| changed.pop().ok_or_else(stopped))
+            }
+        }
+    }
+}
+
+fn db_url_hint() -> String {
+    "message log".to_owned()
+}
+
+fn stopped() -> DbError {
+    DbError::Unavailable {
+        url: "message log".into(),
+        reason: "the log writer stopped".into(),
+    }
+}
+
+/// How much a change weighs in a shared transaction.
+fn weight(change: &Change) -> usize {
+    match change {
+        Change::Insert(batch) => batch.len().max(1),
+        _ => 1,
+    }
+}
+
+fn write_loop(db: &Database, queue: &Mutex<Receiver<Job>>, max_changes: usize) {
     loop {
         // Hold the queue only while collecting, so another writer can collect the next batch
         // while this one commits.
         let jobs = {
             let queue = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let Ok(first) = queue.recv() else { return };
-            let mut rows = first.0.len();
+            let mut weight_so_far: usize = first.0.iter().map(weight).sum();
             let mut jobs = vec![first];
-            while rows < max_rows {
+            while weight_so_far < max_changes {
                 match queue.try_recv() {
                     Ok(job) => {
-                        rows += job.0.len();
+                        weight_so_far += job.0.iter().map(weight).sum::<usize>();
                         jobs.push(job);
                     }
                     Err(_) => break,
@@ -86,34 +153,33 @@ fn write_loop(db: &Database, queue: &Mutex<Receiver<Job>>, max_rows: usize) {
             }
             jobs
         };
-        let (batches, replies): (Vec<Batch>, Vec<_>) = jobs.into_iter().unzip();
-        let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+        let (changes, replies): (Vec<Vec<Change>>, Vec<_>) = jobs.into_iter().unzip();
+        let sizes: Vec<usize> = changes.iter().map(Vec::len).collect();
         // Moved, not cloned: bodies with base64 media can be large.
-        let all: Batch = batches.into_iter().flatten().collect();
-        match db.messages().insert_batch(&all) {
-            Ok(flags) => {
-                let mut flags = flags.into_iter();
+        let all: Vec<Change> = changes.into_iter().flatten().collect();
+        match db.messages().apply(&all) {
+            Ok(results) => {
+                let mut results = results.into_iter();
+                let mut rest = all.as_slice();
                 for (reply, size) in replies.into_iter().zip(sizes) {
-                    let written = flags
-                        .by_ref()
-                        .take(size)
-                        .map(|new| if new { Written::New } else { Written::Duplicate })
-                        .collect();
-                    let _ = reply.send(Ok(written));
+                    let (mine, after) = rest.split_at(size);
+                    rest = after;
+                    let changed: Vec<Changed> = results.by_ref().take(size).collect();
+                    let _ = reply.send(Ok(shape(mine, changed)));
                 }
             }
             Err(err) if err.is_refused() => {
-                tracing::warn!(error = %err, messages = all.len(), "a row was refused; committing the batch row by row");
+                tracing::warn!(error = %err, changes = all.len(), "a change was refused; applying the batch job by job");
                 let mut rest = all.as_slice();
                 for (reply, size) in replies.into_iter().zip(sizes) {
-                    let (rows, after) = rest.split_at(size);
+                    let (mine, after) = rest.split_at(size);
                     rest = after;
-                    let _ = reply.send(write_one_by_one(db, rows));
+                    let _ = reply.send(apply_alone(db, mine));
                 }
             }
             Err(err) => {
                 let reason = err.to_string();
-                tracing::warn!(error = %reason, messages = all.len(), "cannot commit webhooks; answering 503");
+                tracing::warn!(error = %reason, changes = all.len(), "cannot commit to the message log; every waiter is told");
                 for reply in replies {
                     let _ = reply.send(Err(DbError::Unavailable {
                         url: db.url().to_string(),
@@ -125,21 +191,39 @@ fn write_loop(db: &Database, queue: &Mutex<Receiver<Job>>, max_rows: usize) {
     }
 }
 
-/// Each row in its own transaction: the refused ones are reported, the others committed.
-/// Stops at the first failure that is not a refusal (the database went away).
-fn write_one_by_one(db: &Database, rows: &[(InstanceName, InboundMessage)]) -> Result<Vec<Written>, DbError> {
-    rows
-        .iter()
-        .map(|row| match db.messages().insert_batch(std::slice::from_ref(row)) {
-            Ok(flags) if flags.first() == Some(&true) => Ok(Written::New),
-            Ok(_) => Ok(Written::Duplicate),
-            Err(DbError::Refused(reason)) => {
-                tracing::warn!(instance = %row.0, message_id = %row.1.message_id, reason = %reason, "the database refused a message");
-                Ok(Written::Refused(reason))
-            }
-            Err(err) => Err(err),
-        })
-        .collect()
+/// An insert's flags as per-message outcomes; other changes as they are.
+fn shape(changes: &[Change], changed: Vec<Changed>) -> JobResult {
+    match (changes, changed.as_slice()) {
+        ([Change::Insert(_)], [Changed::Inserted(flags)]) => JobResult::Rows(
+            flags
+                .iter()
+                .map(|new| if *new { Written::New } else { Written::Duplicate })
+                .collect(),
+        ),
+        _ => JobResult::Changes(changed),
+    }
+}
+
+/// One job in its own transaction; an insert that is refused is retried row by row, so only
+/// the refused rows are refused.
+fn apply_alone(db: &Database, changes: &[Change]) -> Result<JobResult, DbError> {
+    match (db.messages().apply(changes), changes) {
+        (Ok(changed), _) => Ok(shape(changes, changed)),
+        (Err(DbError::Refused(_)), [Change::Insert(rows)]) => rows
+            .iter()
+            .map(|row| match db.messages().insert_batch(std::slice::from_ref(row)) {
+                Ok(flags) if flags.first() == Some(&true) => Ok(Written::New),
+                Ok(_) => Ok(Written::Duplicate),
+                Err(DbError::Refused(reason)) => {
+                    tracing::warn!(instance = %row.0, message_id = %row.1.message_id, reason = %reason, "the database refused a message");
+                    Ok(Written::Refused(reason))
+                }
+                Err(err) => Err(err),
+            })
+            .collect::<Result<_, _>>()
+            .map(JobResult::Rows),
+        (Err(err), _) => Err(err),
+    }
 }
 
 #[cfg(test)]

@@ -177,13 +177,17 @@ impl<A: AgentApi, M: MessengerApi> PipelineBuilder<A, M> {
                 retry: config.retry,
                 apology: config.apology.clone(),
             },
-        );
+        )
+        .with_writer(writer.clone());
         let wake = dispatcher.waker();
         let (stop, stopped) = watch::channel(None);
         // Its own runtime, apart from whatever serves HTTP: a burst of webhooks never starves
         // the dispatcher and a slow agent never starves the webhooks.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
+            // Database writes go to the log writers; the blocking pool only reads (state,
+            // cache) and releases, so a few threads do.
+            .max_blocking_threads(8)
             .thread_name("omnihub-pipeline")
             .enable_all()
             .build()

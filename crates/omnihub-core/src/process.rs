@@ -4,12 +4,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use omnihub_db::{Database, DbError, StateUpdate};
+use omnihub_db::{Change, Changed, Database, DbError, StateUpdate};
 use omnihub_domain::{session_name, AgentTurn, Answer, InstanceConfig, MessageRecord, MessageStatus, Stage};
 use tracing::Instrument;
 
 use crate::error::{blocking, CoreError};
 use crate::events::PipelineEvents;
+use crate::log_writer::Writes;
 use crate::ports::{AgentApi, MessengerApi};
 use crate::split::{split_reply, MAX_PART_CHARS};
 use crate::{InstanceCache, RetryPolicy};
@@ -19,6 +20,7 @@ const EMPTY_REPLY: &str = "not sent: the agent's reply is empty";
 
 pub(crate) struct Processor<A, M> {
     pub db: Database,
+    pub writes: Writes,
     pub cache: InstanceCache,
     pub agent: A,
     pub messenger: Arc<M>,
@@ -71,9 +73,15 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
                 tracing::info!(%stage, error = %error, retry_in_ms = delay.as_millis() as u64, "transient failure; will retry");
                 self.events.retried(stage);
                 let owner = self.owner.clone();
-                self.write(move |db| db.messages().retry_later(id, &owner, delay, stage, &error))
-                    .await
-                    .map(drop)
+                self.step(Change::RetryLater {
+                    id,
+                    owner,
+                    delay,
+                    stage,
+                    error,
+                })
+                .await
+                .map(drop)
             }
             Err(Stop::Retry { stage, error } | Stop::Fail { stage, error }) => {
                 self.fail(&record, stage, error).await
@@ -126,10 +134,14 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             match sent {
                 Ok(()) => {
                     let done = u32::try_from(index + 1).unwrap_or(total);
-                    let owner = self.owner.clone();
-                    let (id, lease) = (record.id, self.lease);
-                    self.fenced(id, move |db| db.messages().part_sent(id, &owner, done, lease))
-                        .await?;
+                    let (id, owner, lease) = (record.id, self.owner.clone(), self.lease);
+                    let change = Change::PartSent {
+                        id,
+                        owner,
+                        parts_sent: done,
+                        lease,
+                    };
+                    self.fenced(id, change).await?;
                 }
                 Err(e) if e.is_transient() => {
                     return Err(Stop::Retry {
@@ -158,8 +170,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
         let timeout = Duration::from_secs(u64::from(instance.agent_timeout.secs()));
         // The lease covers the whole agent call plus the usual lease for the bookkeeping.
         let (id, owner, lease) = (record.id, self.owner.clone(), timeout + self.lease);
-        self.fenced(id, move |db| db.messages().agent_started(id, &owner, lease))
-            .await?;
+        self.fenced(id, Change::AgentStarted { id, owner, lease }).await?;
         // Typing indicator alongside the agent call, never delaying the reply.
         let (messenger, typing_instance, chat) = (
             self.messenger.clone(),
@@ -225,12 +236,15 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
                 return Ok(Answer::NoReply(reason));
             }
         };
-        let (owner, stored, lease) = (self.owner.clone(), text.clone(), self.lease);
-        self.fenced(id, move |db| {
-            db.messages()
-                .save_reply(id, &owner, &stored, parts, lease, update.as_ref())
-        })
-        .await?;
+        let change = Change::SaveReply {
+            id,
+            owner: self.owner.clone(),
+            reply: text.clone(),
+            parts_total: parts,
+            lease: self.lease,
+            state: update,
+        };
+        self.fenced(id, change).await?;
         Ok(match parts {
             0 => Answer::NoReply(EMPTY_REPLY.into()),
             _ => Answer::Text(text),
@@ -239,10 +253,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
 
     async fn complete(&self, id: i64, outcome: Option<String>) -> Result<(), Stop> {
         let owner = self.owner.clone();
-        self.fenced(id, move |db| {
-            db.messages().complete(id, &owner, outcome.as_deref())
-        })
-        .await?;
+        self.fenced(id, Change::Complete { id, owner, outcome }).await?;
         self.events.finished(MessageStatus::Done);
         Ok(())
     }
@@ -251,7 +262,12 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
         tracing::warn!(%stage, error = %error, "message failed");
         let (id, owner) = (record.id, self.owner.clone());
         let applied = self
-            .write(move |db| db.messages().fail(id, &owner, stage, &error))
+            .step(Change::Fail {
+                id,
+                owner,
+                stage,
+                error,
+            })
             .await?;
         if !applied {
             return Ok(());
@@ -273,16 +289,21 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
         Ok(())
     }
 
-    /// A lease-fenced write on message `id`; losing the lease abandons the message to its
+    /// A lease-fenced step of message `id`; losing the lease abandons the message to its
     /// new holder.
-    async fn fenced<F>(&self, id: i64, write: F) -> Result<(), Stop>
-    where
-        F: FnOnce(&Database) -> Result<bool, DbError> + Send + 'static,
-    {
-        if self.write(write).await? {
+    async fn fenced(&self, id: i64, change: Change) -> Result<(), Stop> {
+        if self.step(change).await? {
             Ok(())
         } else {
             Err(Stop::Abandon(CoreError::LeaseLost(id)))
+        }
+    }
+
+    /// A step through the writer (group commit); whether it applied.
+    async fn step(&self, change: Change) -> Result<bool, CoreError> {
+        match self.writes.change(change).await? {
+            Changed::Applied(applied) => Ok(applied),
+            _ => Ok(false),
         }
     }
 

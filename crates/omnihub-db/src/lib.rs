@@ -32,7 +32,9 @@
 //! assert_eq!(db.instances().get(&name).unwrap().agent_timeout.secs(), 60);
 //! ```
 
+mod backlog;
 mod bootstrap;
+mod changes;
 mod conn;
 mod conversations;
 mod database;
@@ -49,7 +51,9 @@ mod schema;
 mod transfer;
 mod url;
 
+pub use backlog::Backlog;
 pub use bootstrap::{bootstrap, BootstrapOutcome};
+pub use changes::{Change, Changed};
 pub use conversations::{ConversationStore, StateUpdate};
 pub use database::{embedded_migration_versions, Database, PoolOptions, PoolState};
 pub use error::DbError;

@@ -8,15 +8,13 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use omnihub_domain::{InboundMessage, InstanceName, MessageRecord, MessageStatus};
 
+use crate::changes::{Change, Changed};
 use crate::conn::{write_tx, DbConn};
 use crate::database::with_conn;
 use crate::error::{is_unique_violation, write_error};
 use crate::message_rows::{MessageRow, NewMessageRow};
 use crate::schema::messages::dsl as m;
 use crate::{dialect, queues, Database, DbError};
-
-/// Statuses of unfinished messages, as stored.
-const ACTIVE: [&str; 2] = ["queued", "processing"];
 
 /// What accepting a message did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,86 +104,19 @@ impl<'a> MessageStore<'a> {
     /// the error is [`DbError::Refused`]; the caller can then write the rows one by one to
     /// find it, knowing the database itself is working.
     pub fn insert_batch(&self, batch: &[(InstanceName, InboundMessage)]) -> Result<Vec<bool>, DbError> {
-        let at = self.db.now_naive();
-        let rows = batch
-            .iter()
-            .map(|(instance, message)| NewMessageRow::new(instance.as_str(), message, at))
-            .collect::<Result<Vec<_>, _>>()?;
-        with_conn(self.db, |conn| {
-            write_tx(conn, |conn| {
-                rows.iter()
-                    .map(|row| {
-                        let new = dialect::insert_message_if_new(conn, row).map_err(write_error)?;
-                        if new {
-                            queues::enqueue(conn, row.instance_name, row.message_id).map_err(write_error)?;
-                        }
-                        Ok(new)
-                    })
-                    .collect()
-            })
-        })
+        match self.apply(&[Change::Insert(batch.to_vec())])?.pop() {
+            Some(Changed::Inserted(flags)) => Ok(flags),
+            _ => Ok(Vec::new()),
+        }
     }
 
-    /// Claims ready chat heads under a lease (oldest first), honouring per-instance capacity.
+    /// Claims ready chat heads under a lease (soonest due first), honouring per-instance
+    /// capacity.
     pub fn claim(&self, request: &ClaimRequest) -> Result<Vec<MessageRecord>, DbError> {
-        if request.limit == 0 {
-            return Ok(Vec::new());
+        match self.apply(&[Change::Claim(request.clone())])?.pop() {
+            Some(Changed::Claimed(records)) => Ok(records),
+            _ => Ok(Vec::new()),
         }
-        with_conn(self.db, |conn| {
-            write_tx(conn, |conn| {
-                let at = self.db.now_naive();
-                let mut capacity = request.capacity.clone();
-                let excluded: Vec<String> = capacity
-                    .as_ref()
-                    .map(|caps| {
-                        caps.iter()
-                            .filter(|(_, n)| *n == 0)
-                            .map(|(i, _)| i.clone())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let fetch = i64::try_from(request.limit.saturating_mul(4)).unwrap_or(i64::MAX);
-                let mut chosen = Vec::new();
-                for candidate in queues::candidates(conn, at, &excluded, fetch)? {
-                    if !ACTIVE.contains(&candidate.status.as_str()) {
-                        // The head finished without its chat advancing: repair the queue.
-                        queues::refresh(conn, &candidate.instance_name, &candidate.chat_id)?;
-                        continue;
-                    }
-                    if chosen.len() == request.limit {
-                        break;
-                    }
-                    if let Some(caps) = capacity.as_mut() {
-                        match caps.iter_mut().find(|(i, _)| *i == candidate.instance_name) {
-                            Some((_, left)) if *left > 0 => *left -= 1,
-                            _ => continue,
-                        }
-                    }
-                    chosen.push(candidate.id);
-                }
-                if chosen.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let until = later(at, request.lease);
-                diesel::update(m::messages.filter(m::id.eq_any(&chosen)))
-                    .set((
-                        m::status.eq(MessageStatus::Processing.as_str()),
-                        m::lease_owner.eq(&request.owner),
-                        m::lease_expires_at.eq(until),
-                        m::attempts.eq(m::attempts + 1),
-                    ))
-                    .execute(conn)?;
-                // Out of the claim's way until the lease could expire.
-                queues::reschedule(conn, &chosen, until)?;
-                load(
-                    conn,
-                    m::messages
-                        .filter(m::id.eq_any(&chosen))
-                        .order(m::id.asc())
-                        .into_boxed(),
-                )
-            })
-        })
     }
 
     /// Queues a failed message again (agent or send resumes where it stopped).
@@ -339,5 +270,24 @@ pub(crate) fn load(
         .load(conn)?
         .into_iter()
         .map(MessageRecord::try_from)
+        .collect()
+}
+
+/// Inserts `batch` inside the caller's transaction; each new message joins its chat's queue.
+pub(crate) fn insert_in(
+    conn: &mut DbConn,
+    at: NaiveDateTime,
+    batch: &[(InstanceName, InboundMessage)],
+) -> Result<Vec<bool>, DbError> {
+    batch
+        .iter()
+        .map(|(instance, message)| {
+            let row = NewMessageRow::new(instance.as_str(), message, at)?;
+            let new = dialect::insert_message_if_new(conn, &row).map_err(write_error)?;
+            if new {
+                queues::enqueue(conn, row.instance_name, row.message_id).map_err(write_error)?;
+            }
+            Ok(new)
+        })
         .collect()
 }

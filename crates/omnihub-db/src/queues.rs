@@ -7,9 +7,14 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 
+use omnihub_domain::{MessageRecord, MessageStatus};
+
 use crate::conn::DbConn;
+use crate::error::write_error;
+use crate::messages::{later, load, ClaimRequest};
 use crate::schema::chat_queues::dsl as q;
 use crate::schema::messages::dsl as m;
+use crate::DbError;
 
 /// Statuses of unfinished messages, as stored.
 const ACTIVE: [&str; 2] = ["queued", "processing"];
@@ -133,7 +138,10 @@ pub(crate) fn candidates(
             let list: Vec<String> = (0..excluded.len()).map(|i| p(i + 2)).collect();
             sql.push_str(&format!(" AND q.instance_name NOT IN ({})", list.join(", ")));
         }
-        sql.push_str(&format!(" ORDER BY q.due_at LIMIT {}{lock}", p(excluded.len() + 2)));
+        sql.push_str(&format!(
+            " ORDER BY q.due_at LIMIT {}{lock}",
+            p(excluded.len() + 2)
+        ));
         sql
     };
     match conn {
@@ -168,5 +176,67 @@ pub(crate) fn rebuild(conn: &mut DbConn) -> QueryResult<()> {
          WHERE m.status IN ('queued', 'processing') AND NOT EXISTS (SELECT 1 FROM messages p \
          WHERE p.instance_name = m.instance_name AND p.chat_id = m.chat_id \
          AND p.status IN ('queued', 'processing') AND p.id < m.id);",
+    )
+}
+
+/// Claims inside the caller's transaction (see [`MessageStore::claim`]).
+pub(crate) fn claim_in(
+    conn: &mut DbConn,
+    at: NaiveDateTime,
+    request: &ClaimRequest,
+) -> Result<Vec<MessageRecord>, DbError> {
+    if request.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut capacity = request.capacity.clone();
+    let excluded: Vec<String> = capacity
+        .as_ref()
+        .map(|caps| {
+            caps.iter()
+                .filter(|(_, n)| *n == 0)
+                .map(|(i, _)| i.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let fetch = i64::try_from(request.limit.saturating_mul(4)).unwrap_or(i64::MAX);
+    let mut chosen = Vec::new();
+    for candidate in candidates(conn, at, &excluded, fetch).map_err(write_error)? {
+        if !ACTIVE.contains(&candidate.status.as_str()) {
+            // The head finished without its chat advancing: repair the queue.
+            refresh(conn, &candidate.instance_name, &candidate.chat_id).map_err(write_error)?;
+            continue;
+        }
+        if chosen.len() == request.limit {
+            break;
+        }
+        if let Some(caps) = capacity.as_mut() {
+            match caps.iter_mut().find(|(i, _)| *i == candidate.instance_name) {
+                Some((_, left)) if *left > 0 => *left -= 1,
+                _ => continue,
+            }
+        }
+        chosen.push(candidate.id);
+    }
+    if chosen.is_empty() {
+        return Ok(Vec::new());
+    }
+    let until = later(at, request.lease);
+    diesel::update(m::messages.filter(m::id.eq_any(&chosen)))
+        .set((
+            m::status.eq(MessageStatus::Processing.as_str()),
+            m::lease_owner.eq(&request.owner),
+            m::lease_expires_at.eq(until),
+            m::attempts.eq(m::attempts + 1),
+        ))
+        .execute(conn)
+        .map_err(write_error)?;
+    // Out of the claim's way until the lease could expire.
+    reschedule(conn, &chosen, until).map_err(write_error)?;
+    load(
+        conn,
+        m::messages
+            .filter(m::id.eq_any(&chosen))
+            .order(m::id.asc())
+            .into_boxed(),
     )
 }

@@ -40,6 +40,11 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         Ok(counts) => state.metrics().set_queue(&counts),
         Err(err) => tracing::warn!(error = %err, "queue depth unavailable for this scrape"),
     }
+    let instances = state.pipeline().instances().names();
+    match state.db(|db| Ok((db.messages().backlog()?, db.now()))).await {
+        Ok((backlog, now)) => state.metrics().set_backlog(&instances, &backlog, now),
+        Err(err) => tracing::warn!(error = %err, "backlog unavailable for this scrape"),
+    }
     let text = state
         .metrics()
         .render(state.database().pool_state())

@@ -77,6 +77,8 @@ fn a_text_message_makes_one_agent_call_and_one_send_with_the_documented_shapes(d
         "omnihub_agent_request_duration_seconds_count",
         "omnihub_evolution_request_duration_seconds_count",
         r#"omnihub_message_queue{status="queued"} 0"#,
+        r#"omnihub_instance_backlog{instance="shop"} 0"#,
+        r#"omnihub_instance_oldest_unfinished_seconds{instance="shop"} 0"#,
     ] {
         assert!(metrics.contains(line), "{line} missing in {metrics}");
     }

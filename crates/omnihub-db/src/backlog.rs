@@ -1,0 +1,49 @@
+//! How far behind each instance is: unfinished messages and the age of the oldest, for
+//! `/metrics` and operators.
+
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use diesel::prelude::*;
+use omnihub_domain::MessageStatus;
+
+use crate::database::with_conn;
+use crate::messages::MessageStore;
+use crate::schema::messages::dsl as m;
+use crate::DbError;
+
+/// The unfinished messages of one instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backlog {
+    /// The instance.
+    pub instance: String,
+    /// Messages queued or processing.
+    pub unfinished: i64,
+    /// When the oldest of them was accepted.
+    pub oldest_received_at: Option<DateTime<Utc>>,
+}
+
+impl MessageStore<'_> {
+    /// The backlog of every instance that has one.
+    pub fn backlog(&self) -> Result<Vec<Backlog>, DbError> {
+        with_conn(self.db(), |conn| {
+            let rows: Vec<(String, i64, Option<NaiveDateTime>)> = m::messages
+                .filter(
+                    m::status.eq_any([MessageStatus::Queued.as_str(), MessageStatus::Processing.as_str()]),
+                )
+                .group_by(m::instance_name)
+                .select((
+                    m::instance_name,
+                    diesel::dsl::count_star(),
+                    diesel::dsl::min(m::received_at),
+                ))
+                .load(conn)?;
+            Ok(rows
+                .into_iter()
+                .map(|(instance, unfinished, oldest)| Backlog {
+                    instance,
+                    unfinished,
+                    oldest_received_at: oldest.map(|t| Utc.from_utc_datetime(&t)),
+                })
+                .collect())
+        })
+    }
+}
