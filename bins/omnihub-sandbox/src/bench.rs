@@ -25,6 +25,10 @@ pub struct BenchConfig {
     pub postgres: Option<String>,
     /// Where to write the Markdown.
     pub out: std::path::PathBuf,
+    /// Run the standard scenarios.
+    pub standard: bool,
+    /// Run the overload scenarios.
+    pub overload: bool,
 }
 
 /// Dispatcher concurrency used by the bench (documented in the report).
@@ -32,9 +36,9 @@ pub const BENCH_CONCURRENCY: &str = "256";
 /// Database pool size used by the bench on PostgreSQL (ignored by SQLite's single writer).
 pub const BENCH_PG_POOL: &str = "48";
 
-struct Server {
-    child: Child,
-    base: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
 }
 
 impl Drop for Server {
@@ -44,7 +48,7 @@ impl Drop for Server {
     }
 }
 
-fn rss_kib(pid: u32, field: &str) -> u64 {
+pub(crate) fn rss_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
@@ -60,8 +64,25 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// A fresh server on `database` bound to fresh fakes; returns it with its idle RSS (KiB).
-fn start_server(database: &str, up: &Background) -> anyhow::Result<(Server, u64)> {
+/// The settings of the standard scenarios: raised concurrency, a larger pool on PostgreSQL.
+pub(crate) fn bench_env() -> Vec<(&'static str, String)> {
+    vec![
+        // One instance carries the whole load here, so its cap is the global one: 1,000
+        // replies/s with a 200 ms agent needs 200 agent calls in flight.
+        ("OMNIHUB_DISPATCH_CONCURRENCY", BENCH_CONCURRENCY.to_owned()),
+        ("OMNIHUB_INSTANCE_CONCURRENCY", BENCH_CONCURRENCY.to_owned()),
+        // Each PostgreSQL commit waits for its WAL flush; more connections share flushes.
+        ("OMNIHUB_DB_POOL_SIZE", BENCH_PG_POOL.to_owned()),
+    ]
+}
+
+/// A fresh server on `database` with `env`, bound to fresh fakes; returns it with its idle
+/// RSS (KiB).
+pub(crate) fn start_server(
+    database: &str,
+    up: &Background,
+    env: &[(&'static str, String)],
+) -> anyhow::Result<(Server, u64)> {
     if database.starts_with("postgres") {
         let db = omnihub_db::Database::connect(&omnihub_db::DatabaseUrl::parse(database)?)?;
         db.migrate()?;
@@ -78,12 +99,7 @@ fn start_server(database: &str, up: &Background) -> anyhow::Result<(Server, u64)
         .env("OMNIHUB_PORT", port.to_string())
         .env("OMNIHUB_API_KEY", "bench-admin-key-0123456789")
         .env("OMNIHUB_LOG", "warn")
-        // One instance carries the whole load here, so its cap is the global one: 1,000
-        // replies/s with a 200 ms agent needs 200 agent calls in flight.
-        .env("OMNIHUB_DISPATCH_CONCURRENCY", BENCH_CONCURRENCY)
-        .env("OMNIHUB_INSTANCE_CONCURRENCY", BENCH_CONCURRENCY)
-        // Each PostgreSQL commit waits for its WAL flush; more connections share flushes.
-        .env("OMNIHUB_DB_POOL_SIZE", BENCH_PG_POOL)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env_remove("AGENT_API_URL")
         .stdout(Stdio::null())
         .spawn()
@@ -134,7 +150,7 @@ fn one_run(
         mode: AgentMode::Echo,
         delay: Duration::from_millis(agent_delay_ms),
     }])?;
-    let (server, idle) = start_server(database, &up)?;
+    let (server, idle) = start_server(database, &up, &bench_env())?;
     let config = LoadConfig {
         target: server.base.clone(),
         path: "/webhook/evolution/sandbox".into(),
@@ -145,6 +161,7 @@ fn one_run(
         duration: Duration::from_secs(seconds),
         max_messages: None,
         chats: 1000,
+        first_chat: 0,
         duplicate_every: 0,
         media: false,
         evolution_url: Some(up.evolution.clone()),
@@ -184,6 +201,7 @@ fn floor_run(concurrency: usize, seconds: u64) -> anyhow::Result<LoadReport> {
         duration: Duration::from_secs(seconds),
         max_messages: None,
         chats: 1000,
+        first_chat: 0,
         duplicate_every: 0,
         media: false,
         evolution_url: None,
@@ -248,6 +266,22 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<()> {
         .join(format!("omnihub-bench-{}.db", std::process::id()))
         .display()
         .to_string();
+    if config.standard {
+        run_standard(config, &sqlite)?;
+    }
+    if config.overload {
+        let section = crate::bench_overload::run(&sqlite, config.postgres.as_deref(), config.seconds)?;
+        let old = std::fs::read_to_string(&config.out).unwrap_or_else(|_| "# Benchmarks\n".to_owned());
+        std::fs::write(&config.out, crate::bench_overload::splice(&old, &section))
+            .with_context(|| format!("cannot write {}", config.out.display()))?;
+        println!("{section}");
+    }
+    Ok(())
+}
+
+/// The standard scenarios: floor, acknowledgement only, end to end at fixed rates.
+fn run_standard(config: &BenchConfig, sqlite: &str) -> anyhow::Result<()> {
+    let sqlite = sqlite.to_owned();
     let mut engines = vec![("SQLite", sqlite)];
     if let Some(pg) = &config.postgres {
         engines.push(("PostgreSQL", pg.clone()));

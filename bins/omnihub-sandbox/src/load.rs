@@ -35,6 +35,8 @@ pub struct LoadConfig {
     pub max_messages: Option<u64>,
     /// How many chats the messages are spread over.
     pub chats: u64,
+    /// The number of the first chat (runs with different offsets use different chats).
+    pub first_chat: u64,
     /// Every n-th message is delivered twice (0: never).
     pub duplicate_every: u64,
     /// Every 10th message carries a small base64 image.
@@ -52,7 +54,10 @@ pub struct LoadConfig {
 const TINY_JPEG: &str = "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA=";
 
 fn body(config: &LoadConfig, run: &str, seq: u64) -> String {
-    let chat = format!("5511{:09}@s.whatsapp.net", seq % config.chats.max(1));
+    let chat = format!(
+        "5511{:09}@s.whatsapp.net",
+        config.first_chat + seq % config.chats.max(1)
+    );
     let text = format!("load {run} {seq}");
     let message = if config.media && seq.is_multiple_of(10) {
         format!(

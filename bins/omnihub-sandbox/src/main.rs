@@ -2,6 +2,7 @@
 //! Fake upstreams, a load generator, a trivial "floor" server and a demo. Not for production.
 
 mod bench;
+mod bench_overload;
 mod bench_report;
 mod demo;
 mod fakes;
@@ -133,6 +134,10 @@ enum Command {
         /// Where to write the figures.
         #[arg(long, default_value = "target/bench-results.md")]
         out: std::path::PathBuf,
+        /// Which scenarios: `standard` (fixed rates, acknowledgement only), `overload` (closed
+        /// loops, slow agent, hot chat; one run each) or `all`.
+        #[arg(long, default_value = "all", value_parser = ["standard", "overload", "all"])]
+        suite: String,
     },
     /// Start the server and fake upstreams, play a conversation on two instances, show the
     /// replies and the message log, then keep running until Ctrl-C.
@@ -208,6 +213,7 @@ fn main() -> ExitCode {
                 duration: Duration::from_secs(duration),
                 max_messages: messages,
                 chats,
+                first_chat: 0,
                 duplicate_every,
                 media,
                 evolution_url: Some(evolution),
@@ -226,11 +232,14 @@ fn main() -> ExitCode {
             runs,
             postgres,
             out,
+            suite,
         } => bench::run(&bench::BenchConfig {
             seconds,
             runs,
             postgres,
             out,
+            standard: suite != "overload",
+            overload: suite != "standard",
         }),
     };
     match outcome {

@@ -80,6 +80,20 @@ pub async fn wait_for_replies(
     } else {
         0.0
     };
+    // Replies while sending, and the drain of the backlog after it.
+    let send_end_us = start_us + (report.send_seconds * 1e6) as u64;
+    let during = deliveries
+        .iter()
+        .filter(|(text, d)| text.starts_with(&prefix) && d.first_at_us <= send_end_us)
+        .count() as f64;
+    report.replies_during_load_per_second = during / report.send_seconds.max(1e-3);
+    let drained = report.delivered as f64 - during;
+    let drain_span = last_at.saturating_sub(send_end_us) as f64 / 1e6;
+    report.drain_per_second = if drained > 0.0 && drain_span > 0.0 {
+        drained / drain_span
+    } else {
+        0.0
+    };
     report.e2e_p50_ms = percentile(&e2e, 0.50);
     report.e2e_p99_ms = percentile(&e2e, 0.99);
     Ok(())

@@ -32,6 +32,10 @@ pub struct LoadReport {
     pub delivered: u64,
     /// Replies per second, from the start of the run to the last reply.
     pub replies_per_second: f64,
+    /// Replies per second while webhooks were being sent.
+    pub replies_during_load_per_second: f64,
+    /// Replies per second after sending stopped, until the last reply (the backlog draining).
+    pub drain_per_second: f64,
     /// delivered / accepted.
     pub delivered_ratio: f64,
     /// End-to-end latency (webhook sent → reply received).
