@@ -168,7 +168,20 @@ impl<A: AgentApi, M: MessengerApi> Dispatcher<A, M> {
         if capacity.iter().all(|(_, free)| *free == 0) {
             return Vec::new();
         }
+        // Each instance's messages are leased for its agent timeout plus the usual lease: the
+        // agent is called right after the claim, and the call must not outlive the lease.
+        let leases = self
+            .processor
+            .cache
+            .all()
+            .iter()
+            .map(|i| {
+                let timeout = Duration::from_secs(u64::from(i.agent_timeout.secs()));
+                (i.name.to_string(), timeout + self.config.lease)
+            })
+            .collect();
         let request = ClaimRequest {
+            leases,
             owner: self.config.owner.clone(),
             lease: self.config.lease,
             limit: free,

@@ -168,8 +168,8 @@ fn write_loop(db: &Database, queue: &Mutex<Receiver<Job>>, max_changes: usize) {
                     let _ = reply.send(Ok(shape(mine, changed)));
                 }
             }
-            Err(err) if err.is_refused() => {
-                tracing::warn!(error = %err, changes = all.len(), "a change was refused; applying the batch job by job");
+            Err(err) if err.is_refused() || err.is_contention() => {
+                tracing::warn!(error = %err, changes = all.len(), "a shared commit failed; applying the batch job by job");
                 let mut rest = all.as_slice();
                 for (reply, size) in replies.into_iter().zip(sizes) {
                     let (mine, after) = rest.split_at(size);
@@ -204,10 +204,14 @@ fn shape(changes: &[Change], changed: Vec<Changed>) -> JobResult {
     }
 }
 
-/// One job in its own transaction; an insert that is refused is retried row by row, so only
-/// the refused rows are refused.
+/// One job in its own transaction (twice if it only collided with another transaction); an
+/// insert that is refused is retried row by row, so only the refused rows are refused.
 fn apply_alone(db: &Database, changes: &[Change]) -> Result<JobResult, DbError> {
-    match (db.messages().apply(changes), changes) {
+    let mut outcome = db.messages().apply(changes);
+    if outcome.as_ref().is_err_and(DbError::is_contention) {
+        outcome = db.messages().apply(changes);
+    }
+    match (outcome, changes) {
         (Ok(changed), _) => Ok(shape(changes, changed)),
         (Err(DbError::Refused(_)), [Change::Insert(rows)]) => rows
             .iter()
@@ -222,6 +226,11 @@ fn apply_alone(db: &Database, changes: &[Change]) -> Result<JobResult, DbError> 
             })
             .collect::<Result<_, _>>()
             .map(JobResult::Rows),
+        // Still colliding: the sender retries (a webhook gets 503), nothing is refused.
+        (Err(DbError::Contention(reason)), _) => Err(DbError::Unavailable {
+            url: db.url().to_string(),
+            reason,
+        }),
         (Err(err), _) => Err(err),
     }
 }

@@ -132,6 +132,10 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             self.events
                 .evolution_call(started.elapsed().as_secs_f64(), sent.is_ok());
             match sent {
+                // The last part: recorded together with the completion (one write).
+                Ok(()) if index + 1 == parts.len() => {
+                    return self.complete_sent(record.id, total).await;
+                }
                 Ok(()) => {
                     let done = u32::try_from(index + 1).unwrap_or(total);
                     let (id, owner, lease) = (record.id, self.owner.clone(), self.lease);
@@ -167,10 +171,9 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
         instance: &Arc<InstanceConfig>,
         record: &MessageRecord,
     ) -> Result<Answer, Stop> {
-        let timeout = Duration::from_secs(u64::from(instance.agent_timeout.secs()));
-        // The lease covers the whole agent call plus the usual lease for the bookkeeping.
-        let (id, owner, lease) = (record.id, self.owner.clone(), timeout + self.lease);
-        self.fenced(id, Change::AgentStarted { id, owner, lease }).await?;
+        // The claim recorded the call's start and leased the message for the agent timeout
+        // plus the usual lease, so the call needs no write of its own.
+        let id = record.id;
         // Typing indicator alongside the agent call, never delaying the reply.
         let (messenger, typing_instance, chat) = (
             self.messenger.clone(),
@@ -253,7 +256,27 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
 
     async fn complete(&self, id: i64, outcome: Option<String>) -> Result<(), Stop> {
         let owner = self.owner.clone();
-        self.fenced(id, Change::Complete { id, owner, outcome }).await?;
+        let change = Change::Complete {
+            id,
+            owner,
+            outcome,
+            parts_sent: None,
+        };
+        self.fenced(id, change).await?;
+        self.events.finished(MessageStatus::Done);
+        Ok(())
+    }
+
+    /// Done, with all `parts` sent (the last one just now).
+    async fn complete_sent(&self, id: i64, parts: u32) -> Result<(), Stop> {
+        let owner = self.owner.clone();
+        let change = Change::Complete {
+            id,
+            owner,
+            outcome: None,
+            parts_sent: Some(parts),
+        };
+        self.fenced(id, change).await?;
         self.events.finished(MessageStatus::Done);
         Ok(())
     }

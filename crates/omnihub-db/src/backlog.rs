@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use diesel::prelude::*;
-use omnihub_domain::MessageStatus;
 
 use crate::database::with_conn;
 use crate::messages::MessageStore;
@@ -26,9 +25,10 @@ impl MessageStore<'_> {
     pub fn backlog(&self) -> Result<Vec<Backlog>, DbError> {
         with_conn(self.db(), |conn| {
             let rows: Vec<(String, i64, Option<NaiveDateTime>)> = m::messages
-                .filter(
-                    m::status.eq_any([MessageStatus::Queued.as_str(), MessageStatus::Processing.as_str()]),
-                )
+                // Literal statuses, so the partial index on unfinished messages is used.
+                .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "status IN ('queued', 'processing')",
+                ))
                 .group_by(m::instance_name)
                 .select((
                     m::instance_name,

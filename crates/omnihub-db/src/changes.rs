@@ -21,15 +21,6 @@ pub enum Change {
     Insert(Vec<(InstanceName, InboundMessage)>),
     /// Claim ready chat heads under a lease.
     Claim(ClaimRequest),
-    /// The agent call of `id` starts; hold the lease for `lease` more.
-    AgentStarted {
-        /// Log id.
-        id: i64,
-        /// Lease owner.
-        owner: String,
-        /// Lease from now.
-        lease: Duration,
-    },
     /// Store the agent's answer of `id` in `parts_total` parts, with the conversation state.
     SaveReply {
         /// Log id.
@@ -64,6 +55,9 @@ pub enum Change {
         owner: String,
         /// Why nothing was sent, when nothing was.
         outcome: Option<String>,
+        /// When the last part was just sent: all parts (recorded with the completion, one
+        /// write instead of two).
+        parts_sent: Option<u32>,
     },
     /// `id` goes back to the queue for `delay` after a transient failure.
     RetryLater {
@@ -129,9 +123,6 @@ fn apply_one(conn: &mut DbConn, at: chrono::NaiveDateTime, change: &Change) -> R
     match change {
         Change::Insert(batch) => insert_in(conn, at, batch).map(Changed::Inserted),
         Change::Claim(request) => claim_in(conn, at, request).map(Changed::Claimed),
-        Change::AgentStarted { id, owner, lease } => {
-            applied(step::agent_started(conn, at, *id, owner, *lease))
-        }
         Change::SaveReply {
             id,
             owner,
@@ -153,9 +144,19 @@ fn apply_one(conn: &mut DbConn, at: chrono::NaiveDateTime, change: &Change) -> R
             parts_sent,
             lease,
         } => applied(step::part_sent(conn, at, *id, owner, *parts_sent, *lease)),
-        Change::Complete { id, owner, outcome } => {
-            applied(step::complete(conn, at, *id, owner, outcome.as_deref()))
-        }
+        Change::Complete {
+            id,
+            owner,
+            outcome,
+            parts_sent,
+        } => applied(step::complete(
+            conn,
+            at,
+            *id,
+            owner,
+            outcome.as_deref(),
+            *parts_sent,
+        )),
         Change::RetryLater {
             id,
             owner,
@@ -174,12 +175,6 @@ fn apply_one(conn: &mut DbConn, at: chrono::NaiveDateTime, change: &Change) -> R
 
 /// The single-change conveniences, for tests, tools and callers without a writer.
 impl MessageStore<'_> {
-    /// Records that the agent call starts now and holds the lease for `lease` more.
-    pub fn agent_started(&self, id: i64, owner: &str, lease: Duration) -> Result<bool, DbError> {
-        let owner = owner.to_owned();
-        self.step(Change::AgentStarted { id, owner, lease })
-    }
-
     /// Stores the agent's answer and how many parts it will be sent in (with the
     /// conversation's new state, in the same transaction), and holds the lease.
     pub fn save_reply(
@@ -215,7 +210,12 @@ impl MessageStore<'_> {
     /// Finishes a message as `done`, with an optional note (e.g. why nothing was sent).
     pub fn complete(&self, id: i64, owner: &str, outcome: Option<&str>) -> Result<bool, DbError> {
         let (owner, outcome) = (owner.to_owned(), outcome.map(str::to_owned));
-        self.step(Change::Complete { id, owner, outcome })
+        self.step(Change::Complete {
+            id,
+            owner,
+            outcome,
+            parts_sent: None,
+        })
     }
 
     /// Puts a message back in the queue until `delay` has passed, keeping the error.

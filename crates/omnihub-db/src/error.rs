@@ -47,6 +47,10 @@ pub enum DbError {
     /// cannot store), while it is otherwise working: retrying the same row cannot succeed.
     #[error("the database refused the row: {0}")]
     Refused(String),
+    /// The write lost a race with another transaction (a deadlock, a serialization
+    /// failure): nothing is wrong with it, and applying it again (alone) succeeds.
+    #[error("the write collided with another transaction: {0}")]
+    Contention(String),
     /// Any other query failure.
     #[error("database query failed: {0}")]
     Query(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -62,6 +66,11 @@ impl DbError {
     pub fn is_refused(&self) -> bool {
         matches!(self, Self::Refused(_))
     }
+
+    /// True when the write only collided with another one ([`DbError::Contention`]).
+    pub fn is_contention(&self) -> bool {
+        matches!(self, Self::Contention(_))
+    }
 }
 
 /// Sorts the failure of a write: the database refusing the row for its content
@@ -70,10 +79,15 @@ impl DbError {
 pub(crate) fn write_error(err: diesel::result::Error) -> DbError {
     use diesel::result::{DatabaseErrorKind as Kind, Error};
     match &err {
-        Error::DatabaseError(
-            Kind::ClosedConnection | Kind::SerializationFailure | Kind::ReadOnlyTransaction,
-            _,
-        ) => DbError::Query(Box::new(err)),
+        Error::DatabaseError(Kind::SerializationFailure, info) => {
+            DbError::Contention(info.message().to_owned())
+        }
+        Error::DatabaseError(_, info) if info.message().contains("deadlock detected") => {
+            DbError::Contention(info.message().to_owned())
+        }
+        Error::DatabaseError(Kind::ClosedConnection | Kind::ReadOnlyTransaction, _) => {
+            DbError::Query(Box::new(err))
+        }
         Error::DatabaseError(_, info) => {
             let message = info.message().to_ascii_lowercase();
             // SQLite reports a lock held past busy_timeout, PostgreSQL a server going away,

@@ -44,23 +44,6 @@ macro_rules! held {
     };
 }
 
-/// The agent call starts now; the lease is held for `lease` more.
-pub(crate) fn agent_started(
-    conn: &mut DbConn,
-    at: NaiveDateTime,
-    id: i64,
-    owner: &str,
-    lease: Duration,
-) -> QueryResult<bool> {
-    Ok(held!(id, owner)
-        .set((
-            m::agent_started_at.eq(at),
-            m::lease_expires_at.eq(later(at, lease)),
-        ))
-        .execute(conn)?
-        == 1)
-}
-
 /// What the agent answered, with the number of parts and the conversation's new state.
 pub(crate) struct Reply<'a> {
     pub text: &'a str,
@@ -118,17 +101,21 @@ pub(crate) fn complete(
     id: i64,
     owner: &str,
     outcome: Option<&str>,
+    parts_sent: Option<u32>,
 ) -> QueryResult<bool> {
-    let applied = held!(id, owner)
-        .set((
-            m::status.eq(MessageStatus::Done.as_str()),
-            m::outcome.eq(outcome),
-            m::finished_at.eq(at),
-            m::lease_owner.eq(None::<String>),
-            m::lease_expires_at.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?
-        == 1;
+    let done = (
+        m::status.eq(MessageStatus::Done.as_str()),
+        m::outcome.eq(outcome),
+        m::finished_at.eq(at),
+        m::lease_owner.eq(None::<String>),
+        m::lease_expires_at.eq(None::<NaiveDateTime>),
+    );
+    let applied = match parts_sent {
+        Some(parts) => held!(id, owner)
+            .set((done, m::parts_sent.eq(to_i32(parts)), m::sent_at.eq(at)))
+            .execute(conn)?,
+        None => held!(id, owner).set(done).execute(conn)?,
+    } == 1;
     if applied {
         queues::advance(conn, id)?;
     }

@@ -37,6 +37,9 @@ pub struct ClaimRequest {
     /// Per instance, how many more messages may be claimed; instances not listed take none.
     /// `None` means no per-instance limit.
     pub capacity: Option<Vec<(String, usize)>>,
+    /// Per instance, a longer lease (its agent timeout plus `lease`), so the agent call needs
+    /// no separate lease extension; instances not listed get `lease`.
+    pub leases: Vec<(String, Duration)>,
 }
 
 /// Filters for listing the log; all optional.

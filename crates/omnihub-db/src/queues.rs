@@ -48,14 +48,7 @@ pub(crate) fn enqueue(conn: &mut DbConn, instance: &str, message_id: &str) -> Qu
 /// Recomputes the queue row of one chat from its messages: the oldest unfinished message
 /// becomes the head, due when it is; no unfinished message, no row.
 pub(crate) fn refresh(conn: &mut DbConn, instance: &str, chat: &str) -> QueryResult<()> {
-    let next: Option<(i64, NaiveDateTime)> = m::messages
-        .filter(m::instance_name.eq(instance))
-        .filter(m::chat_id.eq(chat))
-        .filter(m::status.eq_any(ACTIVE))
-        .order(m::id.asc())
-        .select((m::id, m::next_attempt_at))
-        .first(conn)
-        .optional()?;
+    let next = oldest_unfinished(conn, instance, chat)?;
     let row = q::chat_queues
         .filter(q::instance_name.eq(instance))
         .filter(q::chat_id.eq(chat));
@@ -77,6 +70,43 @@ pub(crate) fn refresh(conn: &mut DbConn, instance: &str, chat: &str) -> QueryRes
             .execute(conn)?;
     }
     Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Unfinished {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Timestamp)]
+    next_attempt_at: NaiveDateTime,
+}
+
+/// The chat's oldest unfinished message and when it is due. The statuses are literals, not
+/// parameters: only then can SQLite (and a generic PostgreSQL plan) use the partial index on
+/// unfinished messages instead of scanning the whole log.
+fn oldest_unfinished(
+    conn: &mut DbConn,
+    instance: &str,
+    chat: &str,
+) -> QueryResult<Option<(i64, NaiveDateTime)>> {
+    let sql = |p: &dyn Fn(usize) -> String| {
+        format!(
+            "SELECT id, next_attempt_at FROM messages WHERE instance_name = {} AND chat_id = {} \
+             AND status IN ('queued', 'processing') ORDER BY id LIMIT 1",
+            p(1),
+            p(2)
+        )
+    };
+    let rows: Vec<Unfinished> = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(sql(&|n| format!("?{n}")))
+            .bind::<Text, _>(instance)
+            .bind::<Text, _>(chat)
+            .load(c)?,
+        DbConn::Postgres(c) => diesel::sql_query(sql(&|n| format!("${n}")))
+            .bind::<Text, _>(instance)
+            .bind::<Text, _>(chat)
+            .load(c)?,
+    };
+    Ok(rows.into_iter().next().map(|r| (r.id, r.next_attempt_at)))
 }
 
 /// After message `head` finished (done or failed): the next message of its chat becomes the
@@ -215,23 +245,44 @@ pub(crate) fn claim_in(
                 _ => continue,
             }
         }
-        chosen.push(candidate.id);
+        chosen.push((candidate.id, candidate.instance_name));
     }
     if chosen.is_empty() {
         return Ok(Vec::new());
     }
-    let until = later(at, request.lease);
-    diesel::update(m::messages.filter(m::id.eq_any(&chosen)))
-        .set((
-            m::status.eq(MessageStatus::Processing.as_str()),
-            m::lease_owner.eq(&request.owner),
-            m::lease_expires_at.eq(until),
-            m::attempts.eq(m::attempts + 1),
-        ))
-        .execute(conn)
-        .map_err(write_error)?;
-    // Out of the claim's way until the lease could expire.
-    reschedule(conn, &chosen, until).map_err(write_error)?;
+    // The claim also records the agent call's start: the dispatcher calls the agent at once,
+    // and the lease already covers the call (no separate round trip to extend it).
+    let lease_of = |instance: &str| {
+        request
+            .leases
+            .iter()
+            .find(|(name, _)| name == instance)
+            .map_or(request.lease, |(_, lease)| *lease)
+    };
+    let mut by_lease: Vec<(std::time::Duration, Vec<i64>)> = Vec::new();
+    for (id, instance) in &chosen {
+        let lease = lease_of(instance);
+        match by_lease.iter_mut().find(|(l, _)| *l == lease) {
+            Some((_, ids)) => ids.push(*id),
+            None => by_lease.push((lease, vec![*id])),
+        }
+    }
+    for (lease, ids) in &by_lease {
+        let until = later(at, *lease);
+        diesel::update(m::messages.filter(m::id.eq_any(ids)))
+            .set((
+                m::status.eq(MessageStatus::Processing.as_str()),
+                m::lease_owner.eq(&request.owner),
+                m::lease_expires_at.eq(until),
+                m::attempts.eq(m::attempts + 1),
+                m::agent_started_at.eq(at),
+            ))
+            .execute(conn)
+            .map_err(write_error)?;
+        // Out of the claim's way until the lease could expire.
+        reschedule(conn, ids, until).map_err(write_error)?;
+    }
+    let chosen: Vec<i64> = chosen.into_iter().map(|(id, _)| id).collect();
     load(
         conn,
         m::messages

@@ -227,6 +227,7 @@ async fn an_expired_lease_of_a_dead_dispatcher_is_taken_over(test_db: &TestDb) {
         lease: Duration::from_millis(200),
         limit: 10,
         capacity: None,
+        leases: Vec::new(),
     };
     assert_eq!(w.db.messages().claim(&dead).unwrap().len(), 1);
     assert!(

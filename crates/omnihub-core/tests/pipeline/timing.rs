@@ -62,6 +62,7 @@ async fn a_retry_waits_for_its_backoff_on_the_clock(test_db: &TestDb) {
         lease: Duration::from_secs(5),
         limit: 10,
         capacity: None,
+        leases: Vec::new(),
     };
     assert!(
         db.messages().claim(&probe).unwrap().is_empty(),

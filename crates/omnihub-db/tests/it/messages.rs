@@ -52,6 +52,7 @@ fn claim(db: &Database, owner: &str, limit: usize) -> Vec<(String, String)> {
         lease: Duration::from_secs(60),
         limit,
         capacity: None,
+        leases: Vec::new(),
     };
     db.messages()
         .claim(&request)
@@ -160,6 +161,7 @@ pub mod scenarios {
             lease: Duration::from_secs(60),
             limit: 10,
             capacity: Some(vec![("a".into(), 2), ("b".into(), 5)]),
+            leases: Vec::new(),
         };
         let claimed: Vec<String> = db
             .messages()
@@ -182,6 +184,7 @@ pub mod scenarios {
             lease: Duration::from_millis(100),
             limit: 1,
             capacity: None,
+            leases: Vec::new(),
         };
         assert_eq!(db.messages().claim(&short).unwrap().len(), 1);
         std::thread::sleep(Duration::from_millis(300));
@@ -226,6 +229,7 @@ pub mod scenarios {
                 lease: Duration::from_secs(60),
                 limit: 10,
                 capacity: None,
+                leases: Vec::new(),
             })
             .unwrap()
         {
@@ -289,6 +293,7 @@ pub mod scenarios {
                 lease: Duration::from_secs(60),
                 limit: 1,
                 capacity: None,
+                leases: Vec::new(),
             })
             .unwrap();
         db.messages().complete(claimed[0].id, "d", None).unwrap();

@@ -44,6 +44,7 @@ fn claim(db: &Database, owner: &str, limit: usize) -> Vec<(String, String)> {
         lease: Duration::from_secs(60),
         limit,
         capacity: None,
+        leases: Vec::new(),
     };
     db.messages()
         .claim(&request)
@@ -100,6 +101,7 @@ pub mod scenarios {
                     lease: Duration::from_secs(60),
                     limit: 10,
                     capacity: None,
+                    leases: Vec::new(),
                 })
                 .unwrap();
             assert_eq!(
@@ -132,6 +134,7 @@ pub mod scenarios {
                 lease: Duration::from_secs(60),
                 limit: 10,
                 capacity: None,
+                leases: Vec::new(),
             })
             .unwrap();
         let id = first[0].id;
@@ -157,6 +160,7 @@ pub mod scenarios {
                 lease: Duration::from_secs(60),
                 limit: 10,
                 capacity: None,
+                leases: Vec::new(),
             })
             .unwrap();
         assert_eq!(again.len(), 1, "a released head is claimable at once");
