@@ -153,39 +153,53 @@ fn write_loop(db: &Database, queue: &Mutex<Receiver<Job>>, max_changes: usize) {
             }
             jobs
         };
-        let (changes, replies): (Vec<Vec<Change>>, Vec<_>) = jobs.into_iter().unzip();
-        let sizes: Vec<usize> = changes.iter().map(Vec::len).collect();
-        // Moved, not cloned: bodies with base64 media can be large.
-        let all: Vec<Change> = changes.into_iter().flatten().collect();
-        match db.messages().apply(&all) {
-            Ok(results) => {
-                let mut results = results.into_iter();
-                let mut rest = all.as_slice();
-                for (reply, size) in replies.into_iter().zip(sizes) {
-                    let (mine, after) = rest.split_at(size);
-                    rest = after;
-                    let changed: Vec<Changed> = results.by_ref().take(size).collect();
-                    let _ = reply.send(Ok(shape(mine, changed)));
-                }
+        // The dispatcher's changes first, in a small transaction of their own: a message in
+        // flight waits for one short commit, not for a batch of webhooks' inserts.
+        let (dispatch, inserts): (Vec<Job>, Vec<Job>) = jobs
+            .into_iter()
+            .partition(|(changes, _)| !changes.iter().any(|c| matches!(c, Change::Insert(_))));
+        for group in [dispatch, inserts] {
+            if !group.is_empty() {
+                commit(db, group);
             }
-            Err(err) if err.is_refused() || err.is_contention() => {
-                tracing::warn!(error = %err, changes = all.len(), "a shared commit failed; applying the batch job by job");
-                let mut rest = all.as_slice();
-                for (reply, size) in replies.into_iter().zip(sizes) {
-                    let (mine, after) = rest.split_at(size);
-                    rest = after;
-                    let _ = reply.send(apply_alone(db, mine));
-                }
+        }
+    }
+}
+
+/// Commits `jobs` in one transaction and answers each (job by job when that fails).
+fn commit(db: &Database, jobs: Vec<Job>) {
+    let (changes, replies): (Vec<Vec<Change>>, Vec<_>) = jobs.into_iter().unzip();
+    let sizes: Vec<usize> = changes.iter().map(Vec::len).collect();
+    // Moved, not cloned: bodies with base64 media can be large.
+    let all: Vec<Change> = changes.into_iter().flatten().collect();
+    match db.messages().apply(&all) {
+        Ok(results) => {
+            let mut results = results.into_iter();
+            let mut rest = all.as_slice();
+            for (reply, size) in replies.into_iter().zip(sizes) {
+                let (mine, after) = rest.split_at(size);
+                rest = after;
+                let changed: Vec<Changed> = results.by_ref().take(size).collect();
+                let _ = reply.send(Ok(shape(mine, changed)));
             }
-            Err(err) => {
-                let reason = err.to_string();
-                tracing::warn!(error = %reason, changes = all.len(), "cannot commit to the message log; every waiter is told");
-                for reply in replies {
-                    let _ = reply.send(Err(DbError::Unavailable {
-                        url: db.url().to_string(),
-                        reason: reason.clone(),
-                    }));
-                }
+        }
+        Err(err) if err.is_refused() || err.is_contention() => {
+            tracing::warn!(error = %err, changes = all.len(), "a shared commit failed; applying the batch job by job");
+            let mut rest = all.as_slice();
+            for (reply, size) in replies.into_iter().zip(sizes) {
+                let (mine, after) = rest.split_at(size);
+                rest = after;
+                let _ = reply.send(apply_alone(db, mine));
+            }
+        }
+        Err(err) => {
+            let reason = err.to_string();
+            tracing::warn!(error = %reason, changes = all.len(), "cannot commit to the message log; every waiter is told");
+            for reply in replies {
+                let _ = reply.send(Err(DbError::Unavailable {
+                    url: db.url().to_string(),
+                    reason: reason.clone(),
+                }));
             }
         }
     }

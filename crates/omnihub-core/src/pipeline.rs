@@ -154,10 +154,9 @@ impl<A: AgentApi, M: MessengerApi> PipelineBuilder<A, M> {
                 tracing::info!(resumed, "resuming messages left unfinished by the previous run");
             }
         }
-        let writers = config.log_writers.unwrap_or(match db.engine() {
-            Engine::Sqlite => 1,
-            Engine::Postgres => 4,
-        });
+        // One writer: SQLite has one writer anyway, and on PostgreSQL several writers'
+        // transactions lock the same chats' queue rows in different orders and deadlock.
+        let writers = config.log_writers.unwrap_or(1);
         let writer = LogWriter::start(&db, writers, config.log_batch_rows).map_err(|e| CoreError::Start {
             what: "log writers",
             reason: e.to_string(),
