@@ -64,7 +64,7 @@ fmt:
 build:
 	$(CARGO) build --workspace --release --locked
 
-## The benchmark scenarios (about 15 minutes; SQLite, and PostgreSQL when
+## The benchmark scenarios (about 25 minutes: standard, then overload; SQLite, and PostgreSQL when
 ## OMNIHUB_BENCH_POSTGRES_URL names a database it may wipe). Writes docs/benchmarks.md.
 bench:
 	$(CARGO) build --release --locked --bins
