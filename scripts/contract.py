@@ -134,9 +134,8 @@ def main():
                 "--phases", "examples,coverage,fuzzing,stateful",
                 "--seed", SEED,
                 "--max-examples", MAX_EXAMPLES,
+                # Deterministic generation keeps no example database: every run is the same run.
                 "--generation-deterministic",
-                # No example database between runs: every run is the same run.
-                "--generation-database", "none",
                 # One worker: hypothesis's lambda introspection is not thread-safe on
                 # Python 3.11 ("AST constructor recursion depth mismatch").
                 "--workers", "1",
