@@ -12,23 +12,10 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use omnihub_db::{ClaimRequest, Database, DatabaseUrl};
-use omnihub_domain::{InboundMessage, InstanceName, MessageContent, MessageKind, NewInstanceInput};
+use omnihub_domain::{InboundMessage, InstanceName, NewInstanceInput};
 
 fn message(id: String, chat: String) -> InboundMessage {
-    InboundMessage {
-        message_id: id.clone(),
-        chat_id: chat,
-        author: None,
-        sender_name: None,
-        phone: None,
-        timestamp: None,
-        content: MessageContent {
-            kind: MessageKind::Text,
-            text: id,
-            quoted: None,
-            media: None,
-        },
-    }
+    omnihub_test_support::text_message(&id, &chat, &id)
 }
 
 fn setup(dir: &tempfile::TempDir) -> Database {

@@ -52,6 +52,7 @@ mod log_writer;
 mod pipeline;
 mod ports;
 mod process;
+mod process_agent;
 mod retry;
 mod split;
 mod upkeep;

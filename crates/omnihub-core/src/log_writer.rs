@@ -252,7 +252,6 @@ fn apply_alone(db: &Database, changes: &[Change]) -> Result<JobResult, DbError> 
 #[cfg(test)]
 mod tests {
     use omnihub_db::DatabaseUrl;
-    use omnihub_domain::{MessageContent, MessageKind};
     use omnihub_test_support::{InstanceBuilder, TestDb};
 
     use super::*;
@@ -261,18 +260,8 @@ mod tests {
 
     fn message(id: &str, author: Option<String>) -> InboundMessage {
         InboundMessage {
-            message_id: id.into(),
-            chat_id: "120363000000@g.us".into(),
             author,
-            sender_name: None,
-            phone: None,
-            timestamp: None,
-            content: MessageContent {
-                kind: MessageKind::Text,
-                text: "hi".into(),
-                quoted: None,
-                media: None,
-            },
+            ..omnihub_test_support::text_message(id, "120363000000@g.us", "hi")
         }
     }
 

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use omnihub_db::{Change, Changed, Database, DbError, StateUpdate};
-use omnihub_domain::{session_name, AgentTurn, Answer, InstanceConfig, MessageRecord, MessageStatus, Stage};
+use omnihub_db::{Change, Changed, Database, DbError};
+use omnihub_domain::{Answer, MessageRecord, MessageStatus, Stage};
 use tracing::Instrument;
 
 use crate::error::{blocking, CoreError};
@@ -16,7 +16,7 @@ use crate::split::{split_reply, MAX_PART_CHARS};
 use crate::{InstanceCache, RetryPolicy};
 
 /// Recorded when the agent answered with nothing to send.
-const EMPTY_REPLY: &str = "not sent: the agent's reply is empty";
+pub(crate) const EMPTY_REPLY: &str = "not sent: the agent's reply is empty";
 
 pub(crate) struct Processor<A, M> {
     pub db: Database,
@@ -32,7 +32,7 @@ pub(crate) struct Processor<A, M> {
 }
 
 /// How a stage ended when it did not succeed.
-enum Stop {
+pub(crate) enum Stop {
     /// A transient failure: try again later (or fail when attempts are used up).
     Retry { stage: Stage, error: String },
     /// A permanent failure.
@@ -164,96 +164,6 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
         self.complete(record.id, None).await
     }
 
-    /// Calls the agent once and stores its answer (with the conversation's new state) before
-    /// anything is sent, so a retry resumes from the stored answer.
-    async fn ask_agent(
-        &self,
-        instance: &Arc<InstanceConfig>,
-        record: &MessageRecord,
-    ) -> Result<Answer, Stop> {
-        // The claim recorded the call's start and leased the message for the agent timeout
-        // plus the usual lease, so the call needs no write of its own.
-        let id = record.id;
-        // Typing indicator alongside the agent call, never delaying the reply.
-        let (messenger, typing_instance, chat) = (
-            self.messenger.clone(),
-            instance.clone(),
-            record.inbound.chat_id.clone(),
-        );
-        tokio::spawn(async move {
-            if let Err(err) = messenger.send_typing(&typing_instance, &chat).await {
-                tracing::debug!(error = %err, "typing indicator not shown");
-            }
-        });
-        let session = session_name(
-            instance.name.as_str(),
-            instance.session_id_prefix.as_deref(),
-            &record.inbound,
-        );
-        let state = if self.agent.wants_state(instance) {
-            let (name, key) = (instance.name.to_string(), session.clone());
-            self.write(move |db| db.conversations().get(&name, &key)).await?
-        } else {
-            None
-        };
-        let turn = AgentTurn {
-            instance: instance.name.as_str(),
-            session: &session,
-            message: &record.inbound,
-            state: state.as_ref(),
-        };
-        let started = Instant::now();
-        let answer = self.agent.run(instance, &turn).await;
-        self.events
-            .agent_call(started.elapsed().as_secs_f64(), answer.is_ok());
-        let reply = match answer {
-            Ok(reply) => reply,
-            Err(e) if e.is_transient() => {
-                return Err(Stop::Retry {
-                    stage: Stage::Agent,
-                    error: e.to_string(),
-                })
-            }
-            Err(e) => {
-                return Err(Stop::Fail {
-                    stage: Stage::Agent,
-                    error: e.to_string(),
-                })
-            }
-        };
-        let update = reply.state.map(|state| StateUpdate {
-            instance: instance.name.to_string(),
-            session,
-            state,
-        });
-        let (text, parts) = match reply.answer {
-            Answer::Text(text) if text.trim().is_empty() => (String::new(), 0),
-            Answer::Text(text) => {
-                let parts = split_reply(&text, MAX_PART_CHARS).len();
-                (text, u32::try_from(parts).unwrap_or(u32::MAX))
-            }
-            Answer::NoReply(reason) => {
-                if let Some(update) = update {
-                    self.write(move |db| db.conversations().put(&update)).await?;
-                }
-                return Ok(Answer::NoReply(reason));
-            }
-        };
-        let change = Change::SaveReply {
-            id,
-            owner: self.owner.clone(),
-            reply: text.clone(),
-            parts_total: parts,
-            lease: self.lease,
-            state: update,
-        };
-        self.fenced(id, change).await?;
-        Ok(match parts {
-            0 => Answer::NoReply(EMPTY_REPLY.into()),
-            _ => Answer::Text(text),
-        })
-    }
-
     async fn complete(&self, id: i64, outcome: Option<String>) -> Result<(), Stop> {
         let owner = self.owner.clone();
         let change = Change::Complete {
@@ -314,7 +224,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
 
     /// A lease-fenced step of message `id`; losing the lease abandons the message to its
     /// new holder.
-    async fn fenced(&self, id: i64, change: Change) -> Result<(), Stop> {
+    pub(crate) async fn fenced(&self, id: i64, change: Change) -> Result<(), Stop> {
         if self.step(change).await? {
             Ok(())
         } else {
@@ -323,14 +233,14 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
     }
 
     /// A step through the writer (group commit); whether it applied.
-    async fn step(&self, change: Change) -> Result<bool, CoreError> {
+    pub(crate) async fn step(&self, change: Change) -> Result<bool, CoreError> {
         match self.writes.change(change).await? {
             Changed::Applied(applied) => Ok(applied),
             _ => Ok(false),
         }
     }
 
-    async fn write<T, F>(&self, write: F) -> Result<T, CoreError>
+    pub(crate) async fn write<T, F>(&self, write: F) -> Result<T, CoreError>
     where
         F: FnOnce(&Database) -> Result<T, DbError> + Send + 'static,
         T: Send + 'static,

@@ -150,3 +150,22 @@ pub fn wait_until(secs: u64, what: &str, done: impl Fn() -> bool) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// A text message from `Ana` in `chat`, as the pipeline stores it (no phone stated: a LID
+/// or group chat stays as it is).
+pub fn text_message(id: &str, chat: &str, text: &str) -> omnihub_domain::InboundMessage {
+    omnihub_domain::InboundMessage {
+        message_id: id.into(),
+        chat_id: chat.into(),
+        author: None,
+        sender_name: Some("Ana".into()),
+        phone: None,
+        timestamp: None,
+        content: omnihub_domain::MessageContent {
+            kind: omnihub_domain::MessageKind::Text,
+            text: text.into(),
+            quoted: None,
+            media: None,
+        },
+    }
+}

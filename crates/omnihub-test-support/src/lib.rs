@@ -16,8 +16,8 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, SqliteConnection};
 pub use fake_http::{FakeHttp, Recorded, Reply};
 pub use kit::{
-    content, echo_agent, evolution_key, ok_evolution, text_webhook, texts, wait_until, InstanceBuilder,
-    AGENT_KEY,
+    content, echo_agent, evolution_key, ok_evolution, text_message, text_webhook, texts, wait_until,
+    InstanceBuilder, AGENT_KEY,
 };
 
 /// For each scenario `fn NAME(&TestDb)` of the current module, the tests `sqlite::NAME`

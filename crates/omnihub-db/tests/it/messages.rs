@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use omnihub_db::{ClaimRequest, Database, DbError, InsertOutcome, MessageFilter};
-use omnihub_domain::{InboundMessage, MessageContent, MessageKind, MessageStatus, Stage};
+use omnihub_domain::{InboundMessage, MessageStatus, Stage};
 use omnihub_test_support::TestDb;
 
 use crate::support::{name, new_instance, open};
@@ -23,20 +23,7 @@ mod engines {
 }
 
 fn message(id: &str, chat: &str) -> InboundMessage {
-    InboundMessage {
-        message_id: id.into(),
-        chat_id: chat.into(),
-        author: None,
-        sender_name: Some("Ana".into()),
-        phone: None,
-        timestamp: None,
-        content: MessageContent {
-            kind: MessageKind::Text,
-            text: format!("text {id}"),
-            quoted: None,
-            media: None,
-        },
-    }
+    omnihub_test_support::text_message(id, chat, &format!("text {id}"))
 }
 
 fn setup(test_db: &TestDb) -> Database {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use omnihub_db::{ClaimRequest, Database};
-use omnihub_domain::{InboundMessage, ManualClock, MessageContent, MessageKind, MessageStatus, Stage};
+use omnihub_domain::{InboundMessage, ManualClock, MessageStatus, Stage};
 use omnihub_test_support::TestDb;
 
 use crate::support::{name, new_instance, open};
@@ -22,29 +22,23 @@ mod engines {
 }
 
 fn message(id: &str, chat: &str) -> InboundMessage {
-    InboundMessage {
-        message_id: id.into(),
-        chat_id: chat.into(),
-        author: None,
-        sender_name: None,
-        phone: None,
-        timestamp: None,
-        content: MessageContent {
-            kind: MessageKind::Text,
-            text: id.into(),
-            quoted: None,
-            media: None,
-        },
+    omnihub_test_support::text_message(id, chat, id)
+}
+
+fn request(owner: &str) -> ClaimRequest {
+    ClaimRequest {
+        owner: owner.into(),
+        lease: Duration::from_secs(60),
+        limit: 100,
+        capacity: None,
+        leases: Vec::new(),
     }
 }
 
 fn claim(db: &Database, owner: &str, limit: usize) -> Vec<(String, String)> {
     let request = ClaimRequest {
-        owner: owner.into(),
-        lease: Duration::from_secs(60),
         limit,
-        capacity: None,
-        leases: Vec::new(),
+        ..request(owner)
     };
     db.messages()
         .claim(&request)
@@ -94,16 +88,7 @@ pub mod scenarios {
         db.messages().insert_batch(&batch).unwrap();
         let mut order = Vec::new();
         for round in 0..3 {
-            let claimed = db
-                .messages()
-                .claim(&ClaimRequest {
-                    owner: "d".into(),
-                    lease: Duration::from_secs(60),
-                    limit: 10,
-                    capacity: None,
-                    leases: Vec::new(),
-                })
-                .unwrap();
+            let claimed = db.messages().claim(&request("d")).unwrap();
             assert_eq!(
                 claimed.len(),
                 1,
@@ -127,16 +112,7 @@ pub mod scenarios {
         db.instances().create(&new_instance("a")).unwrap();
         db.messages().insert(&name("a"), &message("R1", "c@lid")).unwrap();
         db.messages().insert(&name("a"), &message("R2", "c@lid")).unwrap();
-        let first = db
-            .messages()
-            .claim(&ClaimRequest {
-                owner: "d".into(),
-                lease: Duration::from_secs(60),
-                limit: 10,
-                capacity: None,
-                leases: Vec::new(),
-            })
-            .unwrap();
+        let first = db.messages().claim(&request("d")).unwrap();
         let id = first[0].id;
         assert!(db
             .messages()
@@ -153,16 +129,7 @@ pub mod scenarios {
         db.messages().insert(&name("a"), &message("Q1", "c@lid")).unwrap();
         assert_eq!(claim(&db, "gone", 10).len(), 1);
         assert_eq!(db.messages().release("gone").unwrap(), 1);
-        let again = db
-            .messages()
-            .claim(&ClaimRequest {
-                owner: "d".into(),
-                lease: Duration::from_secs(60),
-                limit: 10,
-                capacity: None,
-                leases: Vec::new(),
-            })
-            .unwrap();
+        let again = db.messages().claim(&request("d")).unwrap();
         assert_eq!(again.len(), 1, "a released head is claimable at once");
         assert!(db
             .messages()

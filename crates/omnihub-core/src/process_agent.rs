@@ -1,0 +1,105 @@
+//! The agent stage of a claimed message: load the conversation's state when the backend keeps
+//! it here, call the agent once, and store its answer (with the new state) before anything is
+//! sent, so a retry resumes from the stored answer.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use omnihub_db::{Change, StateUpdate};
+use omnihub_domain::{session_name, AgentTurn, Answer, InstanceConfig, MessageRecord, Stage};
+
+use crate::ports::{AgentApi, MessengerApi};
+use crate::process::{Processor, Stop, EMPTY_REPLY};
+use crate::split::{split_reply, MAX_PART_CHARS};
+
+impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
+    /// Calls the agent once and stores its answer (with the conversation's new state) before
+    /// anything is sent, so a retry resumes from the stored answer.
+    pub(crate) async fn ask_agent(
+        &self,
+        instance: &Arc<InstanceConfig>,
+        record: &MessageRecord,
+    ) -> Result<Answer, Stop> {
+        // The claim recorded the call's start and leased the message for the agent timeout
+        // plus the usual lease, so the call needs no write of its own.
+        let id = record.id;
+        // Typing indicator alongside the agent call, never delaying the reply.
+        let (messenger, typing_instance, chat) = (
+            self.messenger.clone(),
+            instance.clone(),
+            record.inbound.chat_id.clone(),
+        );
+        tokio::spawn(async move {
+            if let Err(err) = messenger.send_typing(&typing_instance, &chat).await {
+                tracing::debug!(error = %err, "typing indicator not shown");
+            }
+        });
+        let session = session_name(
+            instance.name.as_str(),
+            instance.session_id_prefix.as_deref(),
+            &record.inbound,
+        );
+        let state = if self.agent.wants_state(instance) {
+            let (name, key) = (instance.name.to_string(), session.clone());
+            self.write(move |db| db.conversations().get(&name, &key)).await?
+        } else {
+            None
+        };
+        let turn = AgentTurn {
+            instance: instance.name.as_str(),
+            session: &session,
+            message: &record.inbound,
+            state: state.as_ref(),
+        };
+        let started = Instant::now();
+        let answer = self.agent.run(instance, &turn).await;
+        self.events
+            .agent_call(started.elapsed().as_secs_f64(), answer.is_ok());
+        let reply = match answer {
+            Ok(reply) => reply,
+            Err(e) if e.is_transient() => {
+                return Err(Stop::Retry {
+                    stage: Stage::Agent,
+                    error: e.to_string(),
+                })
+            }
+            Err(e) => {
+                return Err(Stop::Fail {
+                    stage: Stage::Agent,
+                    error: e.to_string(),
+                })
+            }
+        };
+        let update = reply.state.map(|state| StateUpdate {
+            instance: instance.name.to_string(),
+            session,
+            state,
+        });
+        let (text, parts) = match reply.answer {
+            Answer::Text(text) if text.trim().is_empty() => (String::new(), 0),
+            Answer::Text(text) => {
+                let parts = split_reply(&text, MAX_PART_CHARS).len();
+                (text, u32::try_from(parts).unwrap_or(u32::MAX))
+            }
+            Answer::NoReply(reason) => {
+                if let Some(update) = update {
+                    self.write(move |db| db.conversations().put(&update)).await?;
+                }
+                return Ok(Answer::NoReply(reason));
+            }
+        };
+        let change = Change::SaveReply {
+            id,
+            owner: self.owner.clone(),
+            reply: text.clone(),
+            parts_total: parts,
+            lease: self.lease,
+            state: update,
+        };
+        self.fenced(id, change).await?;
+        Ok(match parts {
+            0 => Answer::NoReply(EMPTY_REPLY.into()),
+            _ => Answer::Text(text),
+        })
+    }
+}
