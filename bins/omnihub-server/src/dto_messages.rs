@@ -49,7 +49,7 @@ pub struct MessageResponse {
     pub received_at: String,
     /// When it is (was) due next.
     pub next_attempt_at: String,
-    /// When the agent call started.
+    /// When the last attempt started (the agent is called at once unless its answer was stored).
     pub agent_started_at: Option<String>,
     /// When the agent answered.
     pub agent_finished_at: Option<String>,

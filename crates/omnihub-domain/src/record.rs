@@ -136,7 +136,8 @@ pub struct MessageRecord {
     pub error: Option<String>,
     /// When the webhook was accepted.
     pub received_at: DateTime<Utc>,
-    /// When the last agent call started.
+    /// When the last attempt started (the claim; the agent is called at once unless its answer
+    /// was already stored).
     pub agent_started_at: Option<DateTime<Utc>>,
     /// When the agent answered.
     pub agent_finished_at: Option<DateTime<Utc>>,
