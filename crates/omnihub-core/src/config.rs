@@ -31,7 +31,7 @@ pub struct PipelineConfig {
     pub instance_cache_ttl: Duration,
     /// Days finished messages are kept; 0 keeps them forever.
     pub retention_days: u32,
-    /// Threads committing to the message log; `None`: one (see the architecture notes).
+    /// Threads committing to the message log; `None`: 1 on SQLite, 4 on PostgreSQL.
     pub log_writers: Option<usize>,
     /// Most messages committed in one shared transaction.
     pub log_batch_rows: usize,

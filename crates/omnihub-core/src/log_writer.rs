@@ -11,7 +11,7 @@
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
-use omnihub_db::{Change, Changed, Database, DbError};
+use omnihub_db::{Change, Changed, Database, DbError, Engine};
 use omnihub_domain::{InboundMessage, InstanceName};
 use tokio::sync::oneshot;
 
@@ -158,9 +158,70 @@ fn write_loop(db: &Database, queue: &Mutex<Receiver<Job>>, max_changes: usize) {
         let (dispatch, inserts): (Vec<Job>, Vec<Job>) = jobs
             .into_iter()
             .partition(|(changes, _)| !changes.iter().any(|c| matches!(c, Change::Insert(_))));
-        for group in [dispatch, inserts] {
-            if !group.is_empty() {
-                commit(db, group);
+        if db.engine() == Engine::Postgres {
+            // One change per transaction: a dispatcher change locks at most one chat's queue
+            // row while it waits, so it can never close a deadlock cycle with the inserts.
+            for job in dispatch {
+                commit(db, vec![job]);
+            }
+        } else if !dispatch.is_empty() {
+            commit(db, dispatch);
+        }
+        if !inserts.is_empty() {
+            commit_inserts(db, inserts);
+        }
+    }
+}
+
+/// Several webhooks' inserts in one transaction as one insert (so all their rows are written
+/// in one sorted order), each webhook answered with its slice; when that fails, as separate
+/// jobs (refused rows found row by row).
+fn commit_inserts(db: &Database, jobs: Vec<Job>) {
+    let mut rows = Vec::new();
+    let mut waiters = Vec::new();
+    for (changes, reply) in jobs {
+        let before = rows.len();
+        for change in changes {
+            if let Change::Insert(batch) = change {
+                rows.extend(batch);
+            }
+        }
+        waiters.push((rows.len() - before, reply));
+    }
+    let merged = [Change::Insert(rows)];
+    match db.messages().apply(&merged) {
+        Ok(mut changed) => {
+            let Some(Changed::Inserted(flags)) = changed.pop() else {
+                return;
+            };
+            let mut flags = flags.into_iter();
+            for (size, waiter) in waiters {
+                let written = flags
+                    .by_ref()
+                    .take(size)
+                    .map(|new| if new { Written::New } else { Written::Duplicate })
+                    .collect();
+                let _ = waiter.send(Ok(JobResult::Rows(written)));
+            }
+        }
+        Err(err) if err.is_refused() || err.is_contention() => {
+            tracing::warn!(error = %err, "a shared commit failed; applying the webhooks one by one");
+            let [Change::Insert(rows)] = &merged else { return };
+            let mut rest = rows.as_slice();
+            for (size, waiter) in waiters {
+                let (mine, after) = rest.split_at(size);
+                rest = after;
+                let _ = waiter.send(apply_alone(db, &[Change::Insert(mine.to_vec())]));
+            }
+        }
+        Err(err) => {
+            let reason = err.to_string();
+            tracing::warn!(error = %reason, "cannot commit to the message log; every waiter is told");
+            for (_, waiter) in waiters {
+                let _ = waiter.send(Err(DbError::Unavailable {
+                    url: db.url().to_string(),
+                    reason: reason.clone(),
+                }));
             }
         }
     }

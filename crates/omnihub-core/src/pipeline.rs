@@ -154,9 +154,13 @@ impl<A: AgentApi, M: MessengerApi> PipelineBuilder<A, M> {
                 tracing::info!(resumed, "resuming messages left unfinished by the previous run");
             }
         }
-        // One writer: SQLite has one writer anyway, and on PostgreSQL several writers'
-        // transactions lock the same chats' queue rows in different orders and deadlock.
-        let writers = config.log_writers.unwrap_or(1);
+        // SQLite has one writer anyway. PostgreSQL takes several: each commit waits for its
+        // WAL flush, and the writers' locks on queue rows are ordered (sorted inserts, one
+        // dispatcher change per transaction), so they cannot deadlock.
+        let writers = config.log_writers.unwrap_or(match db.engine() {
+            Engine::Sqlite => 1,
+            Engine::Postgres => 4,
+        });
         let writer = LogWriter::start(&db, writers, config.log_batch_rows).map_err(|e| CoreError::Start {
             what: "log writers",
             reason: e.to_string(),

@@ -282,15 +282,28 @@ pub(crate) fn insert_in(
     at: NaiveDateTime,
     batch: &[(InstanceName, InboundMessage)],
 ) -> Result<Vec<bool>, DbError> {
-    batch
-        .iter()
-        .map(|(instance, message)| {
-            let row = NewMessageRow::new(instance.as_str(), message, at)?;
-            let new = dialect::insert_message_if_new(conn, &row).map_err(write_error)?;
-            if new {
-                queues::enqueue(conn, row.instance_name, row.message_id).map_err(write_error)?;
-            }
-            Ok(new)
-        })
-        .collect()
+    // Rows in (instance, chat, message id) order: every transaction takes the queue rows'
+    // locks in the same order, so concurrent writers on PostgreSQL never deadlock.
+    let mut order: Vec<usize> = (0..batch.len()).collect();
+    order.sort_by(|&a, &b| {
+        let key = |i: usize| {
+            (
+                batch[i].0.as_str(),
+                batch[i].1.chat_id.as_str(),
+                batch[i].1.message_id.as_str(),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    let mut new_flags = vec![false; batch.len()];
+    for index in order {
+        let (instance, message) = &batch[index];
+        let row = NewMessageRow::new(instance.as_str(), message, at)?;
+        let new = dialect::insert_message_if_new(conn, &row).map_err(write_error)?;
+        if new {
+            queues::enqueue(conn, row.instance_name, row.message_id).map_err(write_error)?;
+        }
+        new_flags[index] = new;
+    }
+    Ok(new_flags)
 }
