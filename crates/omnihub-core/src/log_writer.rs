@@ -101,21 +101,17 @@ impl Writes {
         match self {
             Self::Shared(writer) => writer.change(change).await,
             Self::Direct(db) => {
-                let db = db.clone();
-                tokio::task::spawn_blocking(move || db.messages().apply(std::slice::from_ref(&change)))
+                let worker = db.clone();
+                tokio::task::spawn_blocking(move || worker.messages().apply(std::slice::from_ref(&change)))
                     .await
                     .map_err(|e| DbError::Unavailable {
-                        url: db_url_hint(),
+                        url: db.url().to_string(),
                         reason: e.to_string(),
                     })?
                     .and_then(|mut changed| changed.pop().ok_or_else(stopped))
             }
         }
     }
-}
-
-fn db_url_hint() -> String {
-    "message log".to_owned()
 }
 
 fn stopped() -> DbError {
