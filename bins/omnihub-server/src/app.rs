@@ -23,7 +23,7 @@ pub fn app(
         InitError = (),
     >,
 > {
-    let webhook_limit = state.webhook_body_limit();
+    let webhook_limit = state.webhook_limits().body.max_bytes;
     App::new()
         .app_data(web::Data::new(state))
         .app_data(web::PayloadConfig::new(webhook_limit))

@@ -13,6 +13,10 @@ use crate::proxy::IpNet;
 /// The shortest admin API key accepted: a short key is guessable.
 pub const MIN_API_KEY_LEN: usize = 16;
 
+/// The fewest different characters an admin API key must have: `aaaaaaaaaaaaaaaa` is long
+/// but guessable.
+pub const MIN_API_KEY_DISTINCT: usize = 6;
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -73,14 +77,12 @@ impl ServerConfig {
                 )),
             })
             .transpose()?;
-        let api_key = var("OMNIHUB_API_KEY")
+        // Untrimmed: a key of spaces is a mistake to report, not an unset key.
+        let api_key = env
+            .raw("OMNIHUB_API_KEY")
+            .filter(|text| !text.is_empty())
             .map(|text| {
-                if text.chars().count() < MIN_API_KEY_LEN {
-                    return Err(invalid(
-                        "OMNIHUB_API_KEY",
-                        "must be at least 16 characters (e.g. `openssl rand -hex 32`)",
-                    ));
-                }
+                api_key_rule(&text).map_err(|rule| invalid("OMNIHUB_API_KEY", rule))?;
                 Secret::parse("OMNIHUB_API_KEY", text).map_err(|e| invalid("OMNIHUB_API_KEY", &e.to_string()))
             })
             .transpose()?;
@@ -147,6 +149,21 @@ impl ServerConfig {
             workers,
         })
     }
+}
+
+/// Why `key` cannot be the admin API key, if it cannot.
+fn api_key_rule(key: &str) -> Result<(), &'static str> {
+    let rule = "must be at least 16 characters, at least 6 of them different, without spaces (e.g. `openssl rand -hex 32`)";
+    let mut distinct: Vec<char> = key.chars().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if key.chars().count() < MIN_API_KEY_LEN
+        || key.chars().any(char::is_whitespace)
+        || distinct.len() < MIN_API_KEY_DISTINCT
+    {
+        return Err(rule);
+    }
+    Ok(())
 }
 
 fn invalid(variable: &'static str, rule: &str) -> ConfigError {

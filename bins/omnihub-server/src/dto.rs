@@ -196,6 +196,9 @@ pub struct StatusResponse {
     /// Database engine, for `/ready`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
+    /// Why `/ready` is `unavailable` (the details are in the server log, not here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
 }
 
 /// A whole number of seconds, written as an integer or as a float without a fraction

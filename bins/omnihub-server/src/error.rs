@@ -71,6 +71,12 @@ pub enum ApiError {
         /// Sentence.
         message: String,
     },
+    /// The server is at a limit right now (`Retry-After` says when to try again).
+    #[error("{0}")]
+    Busy(String),
+    /// The request body did not arrive in time.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// The database cannot be reached right now.
     #[error("the database is unavailable; try again shortly")]
     Unavailable(#[source] DbError),
@@ -92,6 +98,8 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Validation { .. } => "validation_failed",
+            Self::Busy(_) => "busy",
+            Self::RequestTimeout(_) => "body_timeout",
             Self::Unavailable(_) => "database_unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -135,7 +143,8 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation { .. } | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -145,8 +154,14 @@ impl ResponseError for ApiError {
             tracing::error!(error = %error_chain(self), code = self.code(), "request failed");
         }
         let mut response = HttpResponse::build(self.status_code());
-        if matches!(self, Self::Unauthorized { .. }) {
-            response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"omnihub\""));
+        match self {
+            Self::Unauthorized { .. } => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"omnihub\""));
+            }
+            Self::Busy(_) | Self::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            _ => {}
         }
         let field = match self {
             Self::Validation { field, .. } => field.clone(),

@@ -25,6 +25,7 @@
 //! ```
 
 mod app;
+pub mod body;
 pub mod config;
 pub mod dto;
 pub mod dto_messages;
@@ -32,6 +33,7 @@ pub mod error;
 mod extract;
 mod handlers;
 pub mod metrics;
+pub mod metrics_safety;
 mod middleware;
 pub mod openapi;
 mod openapi_contract;
@@ -45,4 +47,4 @@ pub use error::{ApiError, ErrorBody};
 pub use extract::ADMIN_BODY_LIMIT;
 pub use metrics::Metrics;
 pub use pipeline_config::PipelineSettings;
-pub use state::{start_pipeline, AppState};
+pub use state::{start_pipeline, AppState, WebhookLimits};

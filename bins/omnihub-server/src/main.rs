@@ -11,7 +11,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use omnihub_config::Env;
 use omnihub_db::{bootstrap, BootstrapOutcome, Database, DatabaseUrl, PoolOptions};
-use omnihub_server::{app, start_pipeline, AppState, LogFormat, Metrics, ServerConfig};
+use omnihub_server::{app, start_pipeline, AppState, LogFormat, Metrics, ServerConfig, WebhookLimits};
 
 const USAGE: &str = "usage: omnihub-server [serve | migrate]\n\n  serve    run the server (the default)\n  migrate  apply pending database migrations, then exit\n\nConfiguration comes from the environment and .env; see docs/configuration.md.";
 
@@ -66,12 +66,74 @@ fn init_logging(config: &ServerConfig) {
             filter = filter.add_directive(quiet);
         }
     }
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stdout);
-    match config.log_format {
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Human => builder.with_ansi(std::io::stdout().is_terminal()).init(),
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stdout);
+    let layer = match config.log_format {
+        LogFormat::Json => layer.json().flatten_event(true).boxed(),
+        LogFormat::Human => layer.with_ansi(std::io::stdout().is_terminal()).boxed(),
+    };
+    tracing_subscriber::registry()
+        .with(
+            layer
+                .with_filter(filter)
+                .with_filter(tracing_subscriber::filter::filter_fn(
+                    accept_errors_once_per_second,
+                )),
+        )
+        .init();
+}
+
+/// Out of file descriptors, actix's accept loop logs an error every 500 ms for as long as it
+/// lasts; one line a second says the same without flooding the log.
+fn accept_errors_once_per_second(meta: &tracing::Metadata<'_>) -> bool {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST_SECOND: AtomicU64 = AtomicU64::new(0);
+    if meta.target() != "actix_server::accept" || *meta.level() != tracing::Level::ERROR {
+        return true;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    LAST_SECOND.swap(now, Ordering::Relaxed) != now
+}
+
+/// Raises the soft open-file limit to the hard one and returns the connections each HTTP
+/// worker may hold: all workers together stay below the limit, leaving room for the
+/// database, the upstream clients and the log.
+fn connection_cap(workers: usize) -> usize {
+    const RESERVED: u64 = 256;
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot read or raise the open-file limit; assuming 1024");
+            1024
+        }
+    };
+    let usable = limit.saturating_sub(RESERVED).max(64) * 9 / 10;
+    let per_worker = usize::try_from(usable).unwrap_or(usize::MAX) / workers.max(1);
+    tracing::info!(
+        open_file_limit = limit,
+        connections_per_worker = per_worker,
+        "connection cap set"
+    );
+    per_worker.clamp(16, 25_000)
+}
+
+/// One warning per instance whose webhook anyone may post to.
+fn warn_open_webhooks(db: &Database) {
+    match db.instances().list(0, i64::MAX) {
+        Ok(instances) => {
+            for instance in instances.iter().filter(|i| i.webhook_secret.is_none()) {
+                tracing::warn!(
+                    instance = %instance.name,
+                    "instance has no webhook_secret: anyone who knows its URL can post messages to it and have its agent answer them; set one with omnihub-instance update {} --webhook-secret-file PATH",
+                    instance.name
+                );
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "cannot list the instances to check their webhook secrets"),
     }
 }
 
@@ -119,6 +181,7 @@ fn run(config: ServerConfig, env: &Env) -> anyhow::Result<()> {
         }
         BootstrapOutcome::AlreadyConfigured | BootstrapOutcome::NothingToSeed => {}
     }
+    warn_open_webhooks(&db);
     if config.api_key.is_none() {
         tracing::warn!("OMNIHUB_API_KEY is not set: the admin API under /api/v1 refuses every request");
     }
@@ -131,7 +194,7 @@ fn run(config: ServerConfig, env: &Env) -> anyhow::Result<()> {
         config.api_key.clone(),
         config.trusted_proxies.clone(),
     )
-    .with_webhook_body_limit(config.pipeline.webhook_body_limit);
+    .with_webhook_limits(WebhookLimits::from_settings(&config.pipeline));
 
     let served = actix_web::rt::System::new().block_on(async move {
         let mut server = actix_web::HttpServer::new(move || app(state.clone()))
@@ -139,9 +202,10 @@ fn run(config: ServerConfig, env: &Env) -> anyhow::Result<()> {
             // Blocking work on HTTP workers is admin database calls only; a few threads each
             // keep the process's thread count bounded whatever the load.
             .worker_max_blocking_threads(4);
-        if let Some(workers) = config.workers {
-            server = server.workers(workers);
-        }
+        let workers = config
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        server = server.workers(workers).max_connections(connection_cap(workers));
         let server = server
             .bind((config.host.as_str(), config.port))
             .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;

@@ -11,6 +11,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use crate::metrics_safety::SafetyMetrics;
+
 /// Labels of a finished request. `route` is the matched pattern (`/api/v1/instances/{name}`)
 /// or `unmatched`, so instance names never multiply the series.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -84,6 +86,8 @@ pub struct Metrics {
     queue: Family<StatusLabels, Gauge>,
     backlog: Family<InstanceLabels, Gauge>,
     oldest_age: Family<InstanceLabels, Gauge>,
+    /// The safety limits' metrics.
+    pub safety: SafetyMetrics,
 }
 
 fn latency_histogram() -> Histogram {
@@ -131,7 +135,7 @@ impl Metrics {
         let queue = Family::<StatusLabels, Gauge>::default();
         registry.register(
             "webhooks",
-            "Webhooks by outcome (accepted, duplicate, ignored, rejected, unavailable)",
+            "Webhooks by outcome (accepted, duplicate, ignored, rejected, busy, unavailable)",
             webhooks.clone(),
         );
         registry.register(
@@ -171,7 +175,9 @@ impl Metrics {
             "Age of the oldest unfinished message per instance (0 without a backlog)",
             oldest_age.clone(),
         );
+        let safety = SafetyMetrics::register(&mut registry);
         Self {
+            safety,
             registry,
             requests,
             latency,
@@ -299,5 +305,9 @@ impl PipelineEvents for Metrics {
         self.evolution_latency
             .get_or_create(&outcome(ok))
             .observe(seconds);
+    }
+
+    fn reply_cut(&self) {
+        self.safety.reply_cut();
     }
 }

@@ -11,13 +11,21 @@ use omnihub_core::{PipelineConfig, RetryPolicy, DEFAULT_APOLOGY};
 pub struct PipelineSettings {
     /// Largest webhook body (`OMNIHUB_WEBHOOK_BODY_LIMIT_MB`, default 32 MiB; base64 media).
     pub webhook_body_limit: usize,
+    /// Memory shared by webhook bodies being read at once (`OMNIHUB_WEBHOOK_INFLIGHT_MB`, 128).
+    pub webhook_inflight_bytes: usize,
+    /// A webhook body must arrive within this (`OMNIHUB_WEBHOOK_BODY_TIMEOUT_SECS`, 60).
+    pub webhook_body_timeout: Duration,
+    /// Longest gap between two reads of a body (`OMNIHUB_WEBHOOK_BODY_IDLE_SECS`, 10).
+    pub webhook_body_idle: Duration,
     /// Timeout of each Evolution call (`OMNIHUB_EVOLUTION_TIMEOUT_SECS`, 15).
     pub evolution_timeout: Duration,
     /// The pipeline's behaviour: `OMNIHUB_DISPATCH_CONCURRENCY` (64),
     /// `OMNIHUB_INSTANCE_CONCURRENCY` (16), `OMNIHUB_RETRY_MAX_ATTEMPTS` (5),
     /// `OMNIHUB_RETRY_BASE_MS` (2000), `OMNIHUB_RETRY_MAX_MS` (300000), `OMNIHUB_LEASE_SECS`
     /// (60), `OMNIHUB_DISPATCH_POLL_MS` (500), `OMNIHUB_APOLOGY_TEXT` (empty sends nothing),
-    /// `OMNIHUB_RETENTION_DAYS` (30; 0 keeps forever), `OMNIHUB_INSTANCE_CACHE_TTL_MS` (2000).
+    /// `OMNIHUB_RETENTION_DAYS` (30; 0 keeps forever), `OMNIHUB_INSTANCE_CACHE_TTL_MS` (2000),
+    /// `OMNIHUB_WEBHOOK_MAX_MESSAGES` (50), `OMNIHUB_REPLY_MAX_CHARS` (12000),
+    /// `OMNIHUB_REPLY_MAX_PARTS` (10).
     pub core: PipelineConfig,
 }
 
@@ -25,6 +33,15 @@ impl PipelineSettings {
     /// Reads the pipeline variables from `env`.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let mb: usize = env.number("OMNIHUB_WEBHOOK_BODY_LIMIT_MB", 32, 1, 512)?;
+        let inflight_mb: usize = env.number("OMNIHUB_WEBHOOK_INFLIGHT_MB", 128, 1, 65_536)?;
+        if inflight_mb < mb {
+            return Err(ConfigError::new(
+                "OMNIHUB_WEBHOOK_INFLIGHT_MB",
+                "must not be smaller than OMNIHUB_WEBHOOK_BODY_LIMIT_MB (one largest body must fit)",
+            ));
+        }
+        let body_secs: u64 = env.number("OMNIHUB_WEBHOOK_BODY_TIMEOUT_SECS", 60, 1, 3600)?;
+        let idle_secs: u64 = env.number("OMNIHUB_WEBHOOK_BODY_IDLE_SECS", 10, 1, 3600)?;
         let base_ms: u64 = env.number("OMNIHUB_RETRY_BASE_MS", 2000, 1, 3_600_000)?;
         let max_ms: u64 = env.number("OMNIHUB_RETRY_MAX_MS", 300_000, 1, 86_400_000)?;
         if max_ms < base_ms {
@@ -65,10 +82,16 @@ impl PipelineSettings {
                 50,
                 600_000,
             )?),
+            webhook_max_messages: env.number("OMNIHUB_WEBHOOK_MAX_MESSAGES", 50, 1, 10_000)?,
+            reply_max_chars: env.number("OMNIHUB_REPLY_MAX_CHARS", 12_000, 1, 1_000_000)?,
+            reply_max_parts: env.number("OMNIHUB_REPLY_MAX_PARTS", 10, 1, 1000)?,
             ..PipelineConfig::default()
         };
         Ok(Self {
             webhook_body_limit: mb * 1024 * 1024,
+            webhook_inflight_bytes: inflight_mb * 1024 * 1024,
+            webhook_body_timeout: Duration::from_secs(body_secs),
+            webhook_body_idle: Duration::from_secs(idle_secs),
             evolution_timeout: Duration::from_secs(evolution_secs),
             core,
         })

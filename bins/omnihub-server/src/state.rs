@@ -7,6 +7,7 @@ use omnihub_core::{CoreError, Pipeline};
 use omnihub_db::{Database, DbError};
 use omnihub_domain::Secret;
 
+use crate::body::{BodyLimits, InflightBudget};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::pipeline_config::PipelineSettings;
@@ -19,7 +20,30 @@ pub struct AppState {
     api_key: Option<Arc<Secret>>,
     metrics: Arc<Metrics>,
     trusted_proxies: Arc<[IpNet]>,
-    webhook_body_limit: usize,
+    webhook_limits: WebhookLimits,
+}
+
+/// How webhook bodies are read: the per-body limits and the budget they share.
+#[derive(Debug, Clone)]
+pub struct WebhookLimits {
+    /// Size and deadlines of one body.
+    pub body: BodyLimits,
+    /// Memory shared by the bodies being read at once.
+    pub budget: InflightBudget,
+}
+
+impl WebhookLimits {
+    /// The limits of `settings`.
+    pub fn from_settings(settings: &PipelineSettings) -> Self {
+        Self {
+            body: BodyLimits {
+                max_bytes: settings.webhook_body_limit,
+                total: settings.webhook_body_timeout,
+                idle: settings.webhook_body_idle,
+            },
+            budget: InflightBudget::new(settings.webhook_inflight_bytes),
+        }
+    }
 }
 
 /// Starts the message pipeline on a migrated `db` with the real agent and Evolution clients,
@@ -58,13 +82,13 @@ impl AppState {
             api_key: api_key.map(Arc::new),
             metrics,
             trusted_proxies: trusted_proxies.into(),
-            webhook_body_limit: 32 * 1024 * 1024,
+            webhook_limits: WebhookLimits::from_settings(&PipelineSettings::default()),
         }
     }
 
-    /// Sets the largest webhook body accepted.
-    pub fn with_webhook_body_limit(mut self, bytes: usize) -> Self {
-        self.webhook_body_limit = bytes;
+    /// Sets how webhook bodies are read.
+    pub fn with_webhook_limits(mut self, limits: WebhookLimits) -> Self {
+        self.webhook_limits = limits;
         self
     }
 
@@ -89,9 +113,9 @@ impl AppState {
         &self.pipeline
     }
 
-    /// Largest webhook body accepted, in bytes.
-    pub fn webhook_body_limit(&self) -> usize {
-        self.webhook_body_limit
+    /// How webhook bodies are read.
+    pub fn webhook_limits(&self) -> &WebhookLimits {
+        &self.webhook_limits
     }
 
     /// Runs synchronous database work on actix's blocking pool, never on a worker thread.

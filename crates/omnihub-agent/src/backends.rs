@@ -21,6 +21,8 @@ impl AgentBackends {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .pool_idle_timeout(Duration::from_secs(90))
+            // A redirect would carry the agent's key to whatever host it names.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| AgentError::Request(e.to_string()))?;
         Ok(Self { http })

@@ -23,6 +23,19 @@ pub enum AgentError {
     /// A success status whose JSON has no usable `message`.
     #[error("the agent's answer cannot be read: {0}")]
     Decode(String),
+    /// The agent API answered a redirect; omnihub follows none, so the key never travels to
+    /// another host.
+    #[error("the agent API answered {status} redirecting to {host}; omnihub follows no redirects: set the instance's agent_api_url to the final address")]
+    Redirected {
+        /// HTTP status (3xx).
+        status: u16,
+        /// The host the `Location` header names.
+        host: String,
+    },
+    /// A success status whose body cannot be sent to a person (an HTML error page, broken
+    /// JSON, bytes that are not UTF-8, control characters).
+    #[error("the agent's answer is not a readable reply: {0}")]
+    Unreadable(String),
     /// The request could not be built.
     #[error("invalid agent request: {0}")]
     Request(String),
@@ -34,7 +47,7 @@ impl AgentError {
         match self {
             Self::Timeout(_) | Self::Connect(_) | Self::RateLimited => true,
             Self::Status { status, .. } => *status >= 500,
-            Self::Decode(_) | Self::Request(_) => false,
+            Self::Decode(_) | Self::Request(_) | Self::Redirected { .. } | Self::Unreadable(_) => false,
         }
     }
 }

@@ -35,6 +35,12 @@ pub struct PipelineConfig {
     pub log_writers: Option<usize>,
     /// Most messages committed in one shared transaction.
     pub log_batch_rows: usize,
+    /// Most characters of one agent reply sent; the rest is cut and the cut recorded.
+    pub reply_max_chars: usize,
+    /// Most WhatsApp messages one agent reply is sent in.
+    pub reply_max_parts: usize,
+    /// Most messages one webhook may carry; a larger batch is refused whole.
+    pub webhook_max_messages: usize,
 }
 
 impl Default for PipelineConfig {
@@ -51,6 +57,9 @@ impl Default for PipelineConfig {
             retention_days: 30,
             log_writers: None,
             log_batch_rows: 512,
+            reply_max_chars: 12_000,
+            reply_max_parts: 10,
+            webhook_max_messages: 50,
         }
     }
 }

@@ -34,6 +34,10 @@ pub struct DispatcherConfig {
     pub retry: RetryPolicy,
     /// Sent to the user when a message fails for good; `None` sends nothing.
     pub apology: Option<String>,
+    /// Most characters of one agent reply sent.
+    pub reply_max_chars: usize,
+    /// Most WhatsApp messages one agent reply is sent in.
+    pub reply_max_parts: usize,
 }
 
 impl Default for DispatcherConfig {
@@ -46,6 +50,8 @@ impl Default for DispatcherConfig {
             poll_interval: Duration::from_millis(500),
             retry: RetryPolicy::default(),
             apology: Some(DEFAULT_APOLOGY.to_owned()),
+            reply_max_chars: 12_000,
+            reply_max_parts: 10,
         }
     }
 }
@@ -80,6 +86,7 @@ impl<A: AgentApi, M: MessengerApi> Dispatcher<A, M> {
             lease: config.lease,
             retry: config.retry,
             apology: config.apology.clone(),
+            reply_limits: (config.reply_max_chars, config.reply_max_parts),
         });
         Self {
             db,

@@ -12,6 +12,8 @@ pub trait PipelineEvents: Send + Sync + 'static {
     fn agent_call(&self, _seconds: f64, _ok: bool) {}
     /// A `sendText` call took `seconds`.
     fn evolution_call(&self, _seconds: f64, _ok: bool) {}
+    /// An agent reply was cut to the configured limits.
+    fn reply_cut(&self) {}
 }
 
 /// Ignores every event.

@@ -71,6 +71,13 @@ pub enum Rejection {
     NotAWebhook(String),
     /// The database refused every message of the webhook for its content.
     Unstorable(Vec<RefusedMessage>),
+    /// The webhook carries more messages than one webhook may.
+    TooManyMessages {
+        /// How many it carries.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl Rejection {
@@ -84,6 +91,7 @@ impl Rejection {
             Self::MalformedJson(_) => "invalid_json",
             Self::NotAWebhook(_) => "not_an_evolution_webhook",
             Self::Unstorable(_) => "unstorable_message",
+            Self::TooManyMessages { .. } => "too_many_messages",
         }
     }
 }
@@ -106,6 +114,10 @@ impl fmt::Display for Rejection {
                 "the webhook names Evolution instance {named:?}, but '{instance}' is bound to '{bound}'"
             ),
             Self::MalformedJson(reason) | Self::NotAWebhook(reason) => f.write_str(reason),
+            Self::TooManyMessages { count, max } => write!(
+                f,
+                "the webhook carries {count} messages; at most {max} are accepted in one webhook (OMNIHUB_WEBHOOK_MAX_MESSAGES); nothing was stored"
+            ),
             Self::Unstorable(refused) => {
                 f.write_str("the database refused the webhook's messages: ")?;
                 let reasons: Vec<String> = refused
@@ -142,7 +154,12 @@ pub(crate) fn authenticate(
 }
 
 /// Everything after authentication: envelope, parse, classify, commit.
-pub(crate) async fn ingest_for(writer: &LogWriter, instance: &InstanceConfig, body: &[u8]) -> IngestOutcome {
+pub(crate) async fn ingest_for(
+    writer: &LogWriter,
+    instance: &InstanceConfig,
+    body: &[u8],
+    max_messages: usize,
+) -> IngestOutcome {
     let envelope = match parse_envelope(body) {
         Ok(envelope) => envelope,
         Err(err) => return IngestOutcome::Rejected(bad_webhook(err)),
@@ -161,6 +178,14 @@ pub(crate) async fn ingest_for(writer: &LogWriter, instance: &InstanceConfig, bo
         Ok(upserts) => upserts,
         Err(err) => return IngestOutcome::Rejected(bad_webhook(err)),
     };
+    // Evolution sends one message per webhook (a history sync a few); a large batch is an
+    // attempt to make the instance write to many people at once.
+    if upserts.len() > max_messages {
+        return IngestOutcome::Rejected(Rejection::TooManyMessages {
+            count: upserts.len(),
+            max: max_messages,
+        });
+    }
     let mut accepted = Vec::new();
     let mut ignored = Vec::new();
     let mut sanitised = Vec::new();

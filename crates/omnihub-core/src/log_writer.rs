@@ -11,6 +11,7 @@
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
+use crate::write_health::WriteHealth;
 use omnihub_db::{Change, Changed, Database, DbError, Engine};
 use omnihub_domain::{InboundMessage, InstanceName};
 use tokio::sync::oneshot;
@@ -41,6 +42,7 @@ pub(crate) enum Written {
 #[derive(Clone)]
 pub(crate) struct LogWriter {
     jobs: Sender<Job>,
+    health: Arc<WriteHealth>,
 }
 
 impl LogWriter {
@@ -58,7 +60,16 @@ impl LogWriter {
                 .name(format!("omnihub-log-writer-{i}"))
                 .spawn(move || write_loop(&db, &queue, max_changes.max(1)))?;
         }
-        Ok(Self { jobs })
+        Ok(Self {
+            jobs,
+            health: Arc::default(),
+        })
+    }
+
+    /// The last commit failure, while no commit has succeeded since (and for at most
+    /// [`crate::write_health::FAILURE_MEMORY`]).
+    pub(crate) fn failing(&self) -> Option<String> {
+        self.health.failing()
     }
 
     /// Commits `batch` and says what became of each message, in order. An error means
@@ -81,7 +92,9 @@ impl LogWriter {
     async fn submit(&self, changes: Vec<Change>) -> Result<JobResult, DbError> {
         let (reply, answer) = oneshot::channel();
         self.jobs.send((changes, reply)).map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        let result = answer.await.map_err(|_| stopped())?;
+        self.health.record(result.as_ref().err());
+        result
     }
 }
 

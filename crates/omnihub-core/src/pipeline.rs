@@ -12,7 +12,7 @@ use tokio::sync::{watch, Notify};
 use crate::config::default_owner;
 use crate::dispatcher::{Dispatcher, DispatcherConfig};
 use crate::events::{NoEvents, PipelineEvents};
-use crate::ingest::{authenticate, ingest_for, IngestOutcome};
+use crate::ingest::{authenticate, ingest_for, IngestOutcome, Rejection};
 use crate::log_writer::LogWriter;
 use crate::ports::{AgentApi, MessengerApi};
 use crate::upkeep::{checkpoint_wal, purge_every_hour};
@@ -31,6 +31,20 @@ struct Inner {
     wake: Arc<Notify>,
     stop: watch::Sender<Option<Duration>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    max_messages: usize,
+}
+
+/// A webhook whose instance exists and whose token was checked, before its body is read.
+#[derive(Debug, Clone)]
+pub struct Admission {
+    instance: Arc<omnihub_domain::InstanceConfig>,
+}
+
+impl Admission {
+    /// The instance the webhook is for.
+    pub fn instance(&self) -> &omnihub_domain::InstanceConfig {
+        &self.instance
+    }
 }
 
 /// Configures a [`Pipeline`] before it starts. Obtained from [`Pipeline::builder`].
@@ -64,11 +78,29 @@ impl Pipeline {
     /// Takes in one Evolution webhook for the instance `name` (`None`: the default instance),
     /// presented with `token`; answers once its messages are committed (or refused).
     pub async fn ingest(&self, name: Option<&str>, token: Option<&str>, body: &[u8]) -> IngestOutcome {
-        let instance = match authenticate(&self.inner.cache, name, token) {
-            Ok(instance) => instance,
-            Err(rejection) => return IngestOutcome::Rejected(rejection),
-        };
-        let outcome = ingest_for(&self.inner.writer, &instance, body).await;
+        match self.admit(name, token) {
+            Ok(admission) => self.ingest_admitted(&admission, body).await,
+            Err(rejection) => IngestOutcome::Rejected(rejection),
+        }
+    }
+
+    /// The first half of [`Pipeline::ingest`], which needs no body: finds the instance
+    /// `name` (`None`: the default one) and checks `token`, from memory. A server calls it
+    /// before reading the body, so a refused request costs no memory.
+    pub fn admit(&self, name: Option<&str>, token: Option<&str>) -> Result<Admission, Rejection> {
+        authenticate(&self.inner.cache, name, token).map(|instance| Admission { instance })
+    }
+
+    /// The second half of [`Pipeline::ingest`]: envelope, parse, classify and commit the
+    /// `body` of an admitted webhook.
+    pub async fn ingest_admitted(&self, admission: &Admission, body: &[u8]) -> IngestOutcome {
+        let outcome = ingest_for(
+            &self.inner.writer,
+            &admission.instance,
+            body,
+            self.inner.max_messages,
+        )
+        .await;
         if matches!(outcome, IngestOutcome::Accepted { .. }) {
             self.inner.wake.notify_one();
         }
@@ -80,6 +112,12 @@ impl Pipeline {
     /// it within the configured TTL).
     pub fn instances(&self) -> &InstanceCache {
         &self.inner.cache
+    }
+
+    /// Why the message log is not taking writes, when its last commit failed and none has
+    /// succeeded since (for at most [`crate::write_health::FAILURE_MEMORY`]).
+    pub fn write_failure(&self) -> Option<String> {
+        self.inner.writer.failing()
     }
 
     /// The database the pipeline works on.
@@ -179,6 +217,8 @@ impl<A: AgentApi, M: MessengerApi> PipelineBuilder<A, M> {
                 poll_interval: config.poll_interval,
                 retry: config.retry,
                 apology: config.apology.clone(),
+                reply_max_chars: config.reply_max_chars,
+                reply_max_parts: config.reply_max_parts,
             },
         )
         .with_writer(writer.clone());
@@ -225,6 +265,7 @@ impl<A: AgentApi, M: MessengerApi> PipelineBuilder<A, M> {
                 wake,
                 stop,
                 thread: Mutex::new(Some(thread)),
+                max_messages: config.webhook_max_messages,
             }),
         })
     }

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use omnihub_db::{Change, Changed, Database, DbError};
+use omnihub_db::{Change, Database};
+use omnihub_domain::hygiene::redact;
 use omnihub_domain::{Answer, MessageRecord, MessageStatus, Stage};
 use tracing::Instrument;
 
-use crate::error::{blocking, CoreError};
+use crate::error::CoreError;
 use crate::events::PipelineEvents;
 use crate::log_writer::Writes;
 use crate::ports::{AgentApi, MessengerApi};
@@ -29,6 +30,8 @@ pub(crate) struct Processor<A, M> {
     pub lease: Duration,
     pub retry: RetryPolicy,
     pub apology: Option<String>,
+    /// Most characters and parts of one agent reply.
+    pub reply_limits: (usize, usize),
 }
 
 /// How a stage ended when it did not succeed.
@@ -65,7 +68,25 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
     async fn process_in_span(&self, record: MessageRecord) {
         let id = record.id;
         let attempts = record.attempts;
-        let outcome = self.run(&record).await;
+        // Attempts are counted at claim time; one past the maximum means earlier attempts
+        // ended without their outcome being stored (a crash, a lost lease, a database that
+        // refused to record it). However that happened, the message is not tried again.
+        if attempts > self.retry.max_attempts {
+            let stage = record.error_stage.unwrap_or(Stage::Agent);
+            let last = record.error.as_deref().unwrap_or("none recorded");
+            let error = format!(
+                "gave up: {attempts} attempts started, the maximum is {}, and no earlier attempt stored its outcome (last error: {last})",
+                self.retry.max_attempts
+            );
+            if let Err(err) = self.fail(&record, stage, error).await {
+                tracing::warn!(error = %err, "message left for a later attempt (its lease will expire)");
+            }
+            return;
+        }
+        let outcome = self
+            .run(&record)
+            .await
+            .map_err(|stop| self.redacted(&record, stop));
         let result = match outcome {
             Ok(()) => Ok(()),
             Err(Stop::Retry { stage, error }) if self.retry.allows_another(attempts) => {
@@ -86,10 +107,48 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             Err(Stop::Retry { stage, error } | Stop::Fail { stage, error }) => {
                 self.fail(&record, stage, error).await
             }
+            // The database refused to store this message's state for its content: retrying
+            // cannot help, so it fails with the reason (and the apology).
+            Err(Stop::Abandon(CoreError::Db(err))) if err.is_refused() => {
+                let stage = if record.reply.is_none() {
+                    Stage::Agent
+                } else {
+                    Stage::Evolution
+                };
+                self.fail(&record, stage, format!("its state cannot be stored: {err}"))
+                    .await
+            }
             Err(Stop::Abandon(err)) => Err(err),
         };
         if let Err(err) = result {
             tracing::warn!(error = %err, "message left for a later attempt (its lease will expire)");
+        }
+    }
+
+    /// `stop` with the instance's secrets cut out of its error: upstream error bodies are
+    /// stored, shown by the API and the CLI and logged, and some echo the key they got.
+    fn redacted(&self, record: &MessageRecord, stop: Stop) -> Stop {
+        let Some(instance) = self.cache.get(&record.instance) else {
+            return stop;
+        };
+        let secrets = [
+            Some(instance.agent_api_key.expose()),
+            instance.evolution_key.as_ref().map(|k| k.expose()),
+            instance.webhook_secret.as_ref().map(|k| k.expose()),
+        ];
+        let secrets: Vec<&str> = secrets.into_iter().flatten().collect();
+        // NUL too: PostgreSQL cannot store it, and the error must be stored.
+        let clean = |error: String| redact(&error, &secrets).replace('\0', "\u{FFFD}");
+        match stop {
+            Stop::Retry { stage, error } => Stop::Retry {
+                stage,
+                error: clean(error),
+            },
+            Stop::Fail { stage, error } => Stop::Fail {
+                stage,
+                error: clean(error),
+            },
+            abandon @ Stop::Abandon(_) => abandon,
         }
     }
 
@@ -145,7 +204,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
                         parts_sent: done,
                         lease,
                     };
-                    self.fenced(id, change).await?;
+                    self.fenced_after_send(id, change).await?;
                 }
                 Err(e) if e.is_transient() => {
                     return Err(Stop::Retry {
@@ -186,7 +245,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             outcome: None,
             parts_sent: Some(parts),
         };
-        self.fenced(id, change).await?;
+        self.fenced_after_send(id, change).await?;
         self.events.finished(MessageStatus::Done);
         Ok(())
     }
@@ -220,31 +279,5 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             tracing::warn!(error = %err, "the apology could not be sent either");
         }
         Ok(())
-    }
-
-    /// A lease-fenced step of message `id`; losing the lease abandons the message to its
-    /// new holder.
-    pub(crate) async fn fenced(&self, id: i64, change: Change) -> Result<(), Stop> {
-        if self.step(change).await? {
-            Ok(())
-        } else {
-            Err(Stop::Abandon(CoreError::LeaseLost(id)))
-        }
-    }
-
-    /// A step through the writer (group commit); whether it applied.
-    pub(crate) async fn step(&self, change: Change) -> Result<bool, CoreError> {
-        match self.writes.change(change).await? {
-            Changed::Applied(applied) => Ok(applied),
-            _ => Ok(false),
-        }
-    }
-
-    pub(crate) async fn write<T, F>(&self, write: F) -> Result<T, CoreError>
-    where
-        F: FnOnce(&Database) -> Result<T, DbError> + Send + 'static,
-        T: Send + 'static,
-    {
-        blocking(&self.db, write).await
     }
 }

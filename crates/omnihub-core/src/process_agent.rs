@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use omnihub_db::{Change, StateUpdate};
+use omnihub_domain::hygiene::unreadable_reply;
 use omnihub_domain::{session_name, AgentTurn, Answer, InstanceConfig, MessageRecord, Stage};
 
 use crate::ports::{AgentApi, MessengerApi};
 use crate::process::{Processor, Stop, EMPTY_REPLY};
-use crate::split::{split_reply, MAX_PART_CHARS};
+use crate::split::cap_reply;
 
 impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
     /// Calls the agent once and stores its answer (with the conversation's new state) before
@@ -70,16 +71,34 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
                 })
             }
         };
+        // Whatever the backend, a person never receives an error page or terminal codes.
+        if let Answer::Text(text) = &reply.answer {
+            if let Some(reason) = unreadable_reply(text) {
+                return Err(Stop::Fail {
+                    stage: Stage::Agent,
+                    error: format!("the agent's answer is not a readable reply: {reason}"),
+                });
+            }
+        }
         let update = reply.state.map(|state| StateUpdate {
             instance: instance.name.to_string(),
             session,
             state,
         });
-        let (text, parts) = match reply.answer {
-            Answer::Text(text) if text.trim().is_empty() => (String::new(), 0),
+        let (text, parts, note) = match reply.answer {
+            Answer::Text(text) if text.trim().is_empty() => (String::new(), 0, None),
             Answer::Text(text) => {
-                let parts = split_reply(&text, MAX_PART_CHARS).len();
-                (text, u32::try_from(parts).unwrap_or(u32::MAX))
+                let (max_chars, max_parts) = self.reply_limits;
+                let capped = cap_reply(&text, max_chars, max_parts);
+                if let Some(cut) = &capped.cut {
+                    tracing::warn!(cut = %cut, "the agent's reply exceeds the limits; sending the start");
+                    self.events.reply_cut();
+                }
+                (
+                    capped.text,
+                    u32::try_from(capped.parts).unwrap_or(u32::MAX),
+                    capped.cut,
+                )
             }
             Answer::NoReply(reason) => {
                 if let Some(update) = update {
@@ -95,6 +114,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             parts_total: parts,
             lease: self.lease,
             state: update,
+            note,
         };
         self.fenced(id, change).await?;
         Ok(match parts {

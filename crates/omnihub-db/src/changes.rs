@@ -35,6 +35,8 @@ pub enum Change {
         lease: Duration,
         /// The conversation's new state, if it changed.
         state: Option<StateUpdate>,
+        /// A note kept on the message (e.g. that the reply was cut to the limits).
+        note: Option<String>,
     },
     /// Parts up to `parts_sent` of `id` were sent.
     PartSent {
@@ -130,11 +132,13 @@ fn apply_one(conn: &mut DbConn, at: chrono::NaiveDateTime, change: &Change) -> R
             parts_total,
             lease,
             state,
+            note,
         } => {
             let reply = Reply {
                 text: reply,
                 parts_total: *parts_total,
                 state: state.as_ref(),
+                note: note.as_deref(),
             };
             step::save_reply(conn, at, *id, owner, &reply, *lease).map(Changed::Applied)
         }
@@ -193,6 +197,7 @@ impl MessageStore<'_> {
             parts_total,
             lease,
             state: state.cloned(),
+            note: None,
         })
     }
 

@@ -46,6 +46,7 @@ mod message_rows;
 mod messages;
 mod migrations;
 mod queues;
+mod readiness;
 mod rows;
 mod schema;
 mod transfer;

@@ -49,6 +49,7 @@ pub(crate) struct Reply<'a> {
     pub text: &'a str,
     pub parts_total: u32,
     pub state: Option<&'a StateUpdate>,
+    pub note: Option<&'a str>,
 }
 
 /// Stores the agent's answer (and the conversation state with it) and holds the lease.
@@ -64,6 +65,7 @@ pub(crate) fn save_reply(
         .set((
             m::reply.eq(reply.text),
             m::parts_total.eq(to_i32(reply.parts_total)),
+            m::outcome.eq(reply.note),
             m::agent_finished_at.eq(at),
             m::lease_expires_at.eq(later(at, lease)),
         ))
@@ -103,18 +105,27 @@ pub(crate) fn complete(
     outcome: Option<&str>,
     parts_sent: Option<u32>,
 ) -> QueryResult<bool> {
+    // A note stored with the reply (a cut) stays unless the completion brings its own.
     let done = (
         m::status.eq(MessageStatus::Done.as_str()),
-        m::outcome.eq(outcome),
         m::finished_at.eq(at),
         m::lease_owner.eq(None::<String>),
         m::lease_expires_at.eq(None::<NaiveDateTime>),
     );
-    let applied = match parts_sent {
-        Some(parts) => held!(id, owner)
+    let applied = match (parts_sent, outcome) {
+        (Some(parts), Some(note)) => held!(id, owner)
+            .set((
+                done,
+                m::outcome.eq(note),
+                m::parts_sent.eq(to_i32(parts)),
+                m::sent_at.eq(at),
+            ))
+            .execute(conn)?,
+        (Some(parts), None) => held!(id, owner)
             .set((done, m::parts_sent.eq(to_i32(parts)), m::sent_at.eq(at)))
             .execute(conn)?,
-        None => held!(id, owner).set(done).execute(conn)?,
+        (None, Some(note)) => held!(id, owner).set((done, m::outcome.eq(note))).execute(conn)?,
+        (None, None) => held!(id, owner).set(done).execute(conn)?,
     } == 1;
     if applied {
         queues::advance(conn, id)?;

@@ -30,6 +30,7 @@
 mod agent;
 mod clock;
 mod error;
+pub mod hygiene;
 mod instance;
 mod message;
 mod name;

@@ -42,6 +42,8 @@ impl EvolutionClient {
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(90))
+            // A redirect would carry the `apikey` header to whatever host it names.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| EvolutionError::Request(e.to_string()))?;
         Ok(Self { http, timeout })
@@ -103,6 +105,17 @@ impl EvolutionClient {
         if status == 429 {
             return Err(EvolutionError::RateLimited);
         }
+        if (300..400).contains(&status) {
+            return Err(EvolutionError::Redirected {
+                status,
+                host: omnihub_domain::hygiene::redirect_host(
+                    response
+                        .headers()
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|v| v.to_str().ok()),
+                ),
+            });
+        }
         let text = response.text().await.unwrap_or_default();
         Err(EvolutionError::Status {
             status,
@@ -111,9 +124,11 @@ impl EvolutionClient {
     }
 
     fn transport(&self, err: &reqwest::Error) -> EvolutionError {
+        // Only a request that could not be built is permanent: a connection refused, reset
+        // or closed before the answer was complete may succeed on the next attempt.
         if err.is_timeout() {
             EvolutionError::Timeout(self.timeout.as_secs().max(1))
-        } else if err.is_builder() || err.is_request() && !err.is_connect() {
+        } else if err.is_builder() {
             EvolutionError::Request(without_url(err))
         } else {
             EvolutionError::Connect(without_url(err))

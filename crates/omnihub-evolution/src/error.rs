@@ -26,18 +26,30 @@ pub enum EvolutionError {
         /// Evolution's `response.message`, or the start of the body.
         message: String,
     },
+    /// Evolution answered a redirect; omnihub follows none, so the key never travels to
+    /// another host.
+    #[error("Evolution API answered {status} redirecting to {host}; omnihub follows no redirects: set the instance's evolution_url to the final address")]
+    Redirected {
+        /// HTTP status (3xx).
+        status: u16,
+        /// The host the `Location` header names (`unknown` when absent or unreadable).
+        host: String,
+    },
     /// The request could not be built (a bad base URL).
     #[error("invalid Evolution API request: {0}")]
     Request(String),
 }
 
 impl EvolutionError {
-    /// True for failures worth retrying: timeouts, connection errors, 429 and 5xx.
+    /// True for failures worth retrying: timeouts, connection errors (refused, reset, closed
+    /// before the answer was complete), 429 and 5xx.
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Timeout(_) | Self::Connect(_) | Self::RateLimited => true,
             Self::Status { status, .. } => *status >= 500,
-            Self::MalformedJson(_) | Self::NotAnEnvelope(_) | Self::Request(_) => false,
+            Self::MalformedJson(_) | Self::NotAnEnvelope(_) | Self::Request(_) | Self::Redirected { .. } => {
+                false
+            }
         }
     }
 }

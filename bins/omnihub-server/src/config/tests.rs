@@ -58,6 +58,25 @@ fn each_invalid_variable_is_named() {
 }
 
 #[test]
+fn weak_api_keys_are_refused_with_the_rule() {
+    for weak in [
+        " ".repeat(20),
+        "a".repeat(16),
+        "abababababababababab".to_owned(),
+        "0123456789abcdef with space".to_owned(),
+        "\t0123456789abcdef".to_owned(),
+    ] {
+        let err = load(&[("OMNIHUB_API_KEY", &weak)]).unwrap_err();
+        assert_eq!(err.variable, "OMNIHUB_API_KEY");
+        assert!(err.to_string().contains("at least 6 of them different"), "{err}");
+    }
+    assert!(
+        load(&[("OMNIHUB_API_KEY", "")]).unwrap().api_key.is_none(),
+        "empty is unset"
+    );
+}
+
+#[test]
 fn api_key_is_kept_secret_and_proxies_parse() {
     let config = load(&[
         ("OMNIHUB_API_KEY", "0123456789abcdef-admin"),

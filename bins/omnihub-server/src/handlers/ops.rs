@@ -12,25 +12,39 @@ pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(StatusResponse {
         status: "ok",
         database: None,
+        reason: None,
     })
 }
 
-/// Readiness: 200 when the database answers, 503 otherwise.
+/// Readiness: 200 when the database answers with omnihub's schema at this build's version,
+/// its file (SQLite) is still there, and the message log's last commit did not fail; 503
+/// with the reason otherwise.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let engine = state.database().engine().to_string();
-    match state.db(|db| db.ping()).await {
-        Ok(()) => HttpResponse::Ok().json(StatusResponse {
-            status: "ready",
-            database: Some(engine),
-        }),
-        Err(err) => {
-            tracing::warn!(error = %err, "readiness check failed");
-            HttpResponse::ServiceUnavailable().json(StatusResponse {
-                status: "unavailable",
+    let checked = state.db(|db| db.readiness()).await;
+    let (reason, detail) = match (checked, state.pipeline().write_failure()) {
+        (Ok(()), None) => {
+            return HttpResponse::Ok().json(StatusResponse {
+                status: "ready",
                 database: Some(engine),
+                reason: None,
             })
         }
-    }
+        (Err(err), _) => (
+            "database: unreachable, file missing, or schema missing or outdated (see the server log)",
+            crate::error::error_chain(&err),
+        ),
+        (Ok(()), Some(failure)) => (
+            "writes: the message log's last commit failed (see the server log)",
+            failure,
+        ),
+    };
+    tracing::warn!(reason = %detail, "readiness check failed");
+    HttpResponse::ServiceUnavailable().json(StatusResponse {
+        status: "unavailable",
+        database: Some(engine),
+        reason: Some(reason),
+    })
 }
 
 /// Prometheus metrics in the text exposition format.
@@ -40,7 +54,13 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         Ok(counts) => state.metrics().set_queue(&counts),
         Err(err) => tracing::warn!(error = %err, "queue depth unavailable for this scrape"),
     }
-    let instances = state.pipeline().instances().names();
+    let all = state.pipeline().instances().all();
+    let open_webhooks = all.iter().filter(|i| i.webhook_secret.is_none()).count();
+    state
+        .metrics()
+        .safety
+        .set(state.webhook_limits().budget.used(), open_webhooks);
+    let instances: Vec<String> = all.iter().map(|i| i.name.to_string()).collect();
     match state.db(|db| Ok((db.messages().backlog()?, db.now()))).await {
         Ok((backlog, now)) => state.metrics().set_backlog(&instances, &backlog, now),
         Err(err) => tracing::warn!(error = %err, "backlog unavailable for this scrape"),

@@ -29,13 +29,29 @@ pub async fn run(
         .await
         .map_err(|e| transport(&e, timeout.as_secs()))?;
     let status = response.status().as_u16();
-    let body = response
-        .text()
-        .await
-        .map_err(|e| transport(&e, timeout.as_secs()))?;
+    if (300..400).contains(&status) {
+        return Err(AgentError::Redirected {
+            status,
+            host: omnihub_domain::hygiene::redirect_host(
+                response
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok()),
+            ),
+        });
+    }
+    let declared_json = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("json"));
+    let body = read_bounded(response, timeout.as_secs()).await?;
     match status {
         200..=299 => {
-            let text = reply_text(&body)?;
+            let body = String::from_utf8(body)
+                .map_err(|_| AgentError::Unreadable("the answer is not UTF-8 text".into()))?;
+            // Markup and control characters are refused by the pipeline, for every backend.
+            let text = reply_text(&body, declared_json)?;
             if text.trim_start().starts_with("AUTOMAGIK:") {
                 return Ok(AgentReply::no_reply(
                     "not sent: the agent's reply starts with AUTOMAGIK:",
@@ -46,9 +62,28 @@ pub async fn run(
         429 => Err(AgentError::RateLimited),
         _ => Err(AgentError::Status {
             status,
-            body: body.chars().take(300).collect(),
+            body: String::from_utf8_lossy(&body).chars().take(300).collect(),
         }),
     }
+}
+
+/// The largest agent answer read; a reply is cut to far less before it is sent, and a body
+/// this large is not a chat answer.
+pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
+/// The body, refusing one larger than [`MAX_ANSWER_BYTES`] without holding more of it.
+async fn read_bounded(mut response: reqwest::Response, timeout_secs: u64) -> Result<Vec<u8>, AgentError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| transport(&e, timeout_secs))? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(AgentError::Unreadable(format!(
+                "the answer is larger than {} MiB",
+                MAX_ANSWER_BYTES / (1024 * 1024)
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn endpoint(base: &HttpUrl, agent: &PathName) -> Result<url::Url, AgentError> {
@@ -60,10 +95,17 @@ fn endpoint(base: &HttpUrl, agent: &PathName) -> Result<url::Url, AgentError> {
     Ok(url)
 }
 
-/// The reply text of a successful answer.
-pub fn reply_text(body: &str) -> Result<String, AgentError> {
-    let Ok(value) = serde_json::from_str::<Value>(body) else {
-        return Ok(body.to_owned());
+/// The reply text of a successful answer. A body that is not JSON is the text itself,
+/// unless the agent declared it JSON (`declared_json`): then it is a broken answer.
+pub fn reply_text(body: &str, declared_json: bool) -> Result<String, AgentError> {
+    let value = match serde_json::from_str::<Value>(body) {
+        Ok(value) => value,
+        Err(err) if declared_json => {
+            return Err(AgentError::Unreadable(format!(
+                "the answer is declared JSON but does not parse ({err})"
+            )))
+        }
+        Err(_) => return Ok(body.to_owned()),
     };
     match value.get("message") {
         Some(Value::String(text)) => Ok(text.clone()),
@@ -104,21 +146,37 @@ mod tests {
 
     #[test]
     fn replies_are_read_from_message_or_message_content_or_plain_text() {
-        assert_eq!(reply_text(r#"{"message":"hi","session_id":"s"}"#).unwrap(), "hi");
-        assert_eq!(reply_text(r#"{"message":{"content":"hello"}}"#).unwrap(), "hello");
-        assert_eq!(reply_text("plain answer").unwrap(), "plain answer");
         assert_eq!(
-            reply_text(r#""quoted json string""#).unwrap(),
+            reply_text(r#"{"message":"hi","session_id":"s"}"#, true).unwrap(),
+            "hi"
+        );
+        assert_eq!(
+            reply_text(r#"{"message":{"content":"hello"}}"#, true).unwrap(),
+            "hello"
+        );
+        assert_eq!(reply_text("plain answer", false).unwrap(), "plain answer");
+        assert_eq!(
+            reply_text(r#""quoted json string""#, true).unwrap(),
             "quoted json string"
         );
         assert!(matches!(
-            reply_text(r#"{"answer":"x"}"#),
+            reply_text(r#"{"answer":"x"}"#, true),
             Err(AgentError::Decode(_))
         ));
         assert!(matches!(
-            reply_text(r#"{"message":5}"#),
+            reply_text(r#"{"message":5}"#, true),
             Err(AgentError::Decode(_))
         ));
+    }
+
+    #[test]
+    fn truncated_json_declared_as_json_is_unreadable() {
+        assert!(matches!(
+            reply_text(r#"{"message":"hal"#, true),
+            Err(AgentError::Unreadable(_))
+        ));
+        // Undeclared, it is plain text, as the protocol allows.
+        assert!(reply_text(r#"{"message":"hal"#, false).is_ok());
     }
 
     #[test]
