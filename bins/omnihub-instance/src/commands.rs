@@ -9,6 +9,7 @@ use omnihub_db::{bootstrap, BootstrapOutcome, Database, DatabaseUrl, DbError};
 use omnihub_domain::{DomainError, InstanceChangesInput, InstanceName, NewInstanceInput};
 
 use crate::render;
+use crate::secrets::SecretValues;
 use crate::{AddArgs, Cli, Command, UpdateArgs};
 
 /// Runs one parsed command line with the configuration in `env`, writing results to `out`.
@@ -36,13 +37,13 @@ pub fn run(cli: Cli, env: &Env, out: &mut impl Write) -> anyhow::Result<()> {
             render::instance_detail(out, &instance, json)?;
         }
         Command::Add(args) => {
-            let new = add_input(args).validate().map_err(flag_error)?;
+            let new = add_input(args)?.validate().map_err(flag_error)?;
             let created = db.instances().create(&new)?;
             render::changed(out, &created, "created", json)?;
         }
         Command::Update(args) => {
             let name = parse_name(args.name.clone())?;
-            let changes = update_input(args).validate().map_err(flag_error)?;
+            let changes = update_input(args)?.validate().map_err(flag_error)?;
             let updated = db.instances().update(&name, &changes)?;
             render::changed(out, &updated, "updated", json)?;
         }
@@ -140,6 +141,9 @@ fn reject_empty_update(args: &UpdateArgs) {
         && o.session_id_prefix.is_none()
         && o.agent_timeout.is_none()
         && o.webhook_secret.is_none()
+        && o.agent_api_key_file.is_none()
+        && o.evolution_key_file.is_none()
+        && o.webhook_secret_file.is_none()
         && !o.default;
     if nothing {
         Cli::command()
@@ -151,35 +155,40 @@ fn reject_empty_update(args: &UpdateArgs) {
     }
 }
 
-fn add_input(args: AddArgs) -> NewInstanceInput {
-    NewInstanceInput {
+fn add_input(args: AddArgs) -> anyhow::Result<NewInstanceInput> {
+    let secrets = SecretValues::read(&args.optional, args.agent_api_key)?;
+    let Some(agent_api_key) = secrets.agent_api_key else {
+        bail!("missing --agent-api-key: give it as --agent-api-key-file PATH ('-' for standard input), OMNIHUB_AGENT_API_KEY or --agent-api-key KEY");
+    };
+    Ok(NewInstanceInput {
         name: args.name,
         evolution_url: args.optional.evolution_url,
-        evolution_key: args.optional.evolution_key,
+        evolution_key: secrets.evolution_key,
         whatsapp_instance: args.whatsapp_instance,
         session_id_prefix: args.optional.session_id_prefix,
         agent_api_url: args.agent_api_url,
-        agent_api_key: args.agent_api_key,
+        agent_api_key,
         default_agent: args.default_agent,
         agent_timeout: args.optional.agent_timeout,
         is_default: Some(args.optional.default),
-        webhook_secret: args.optional.webhook_secret,
-    }
+        webhook_secret: secrets.webhook_secret,
+    })
 }
 
-fn update_input(args: UpdateArgs) -> InstanceChangesInput {
-    InstanceChangesInput {
+fn update_input(args: UpdateArgs) -> anyhow::Result<InstanceChangesInput> {
+    let secrets = SecretValues::read(&args.optional, args.agent_api_key)?;
+    Ok(InstanceChangesInput {
         evolution_url: args.optional.evolution_url,
-        evolution_key: args.optional.evolution_key,
+        evolution_key: secrets.evolution_key,
         whatsapp_instance: args.whatsapp_instance,
         session_id_prefix: args.optional.session_id_prefix,
         agent_api_url: args.agent_api_url,
-        agent_api_key: args.agent_api_key,
+        agent_api_key: secrets.agent_api_key,
         default_agent: args.default_agent,
         agent_timeout: args.optional.agent_timeout,
         is_default: args.optional.default.then_some(true),
-        webhook_secret: args.optional.webhook_secret,
-    }
+        webhook_secret: secrets.webhook_secret,
+    })
 }
 
 /// Names the flag the admin typed instead of the field (`--agent-api-url`, not `agent_api_url`).

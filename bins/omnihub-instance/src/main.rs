@@ -6,6 +6,7 @@
 mod commands;
 mod messages;
 mod render;
+mod secrets;
 
 use std::process::ExitCode;
 
@@ -92,9 +93,15 @@ pub struct AddArgs {
     /// Base URL of the agent API (http:// or https://).
     #[arg(long, value_name = "URL")]
     pub agent_api_url: String,
-    /// Key sent to the agent API as x-api-key.
-    #[arg(long, value_name = "KEY")]
-    pub agent_api_key: String,
+    /// Key sent to the agent API as x-api-key. Prefer --agent-api-key-file or
+    /// OMNIHUB_AGENT_API_KEY: the command line is visible in the process list and history.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "OMNIHUB_AGENT_API_KEY",
+        hide_env_values = true
+    )]
+    pub agent_api_key: Option<String>,
     /// Agent that answers this instance's messages.
     #[arg(long, value_name = "AGENT")]
     pub default_agent: String,
@@ -113,8 +120,14 @@ pub struct UpdateArgs {
     /// Base URL of the agent API (http:// or https://).
     #[arg(long, value_name = "URL")]
     pub agent_api_url: Option<String>,
-    /// Key sent to the agent API as x-api-key.
-    #[arg(long, value_name = "KEY")]
+    /// Key sent to the agent API as x-api-key (or --agent-api-key-file, or
+    /// OMNIHUB_AGENT_API_KEY).
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "OMNIHUB_AGENT_API_KEY",
+        hide_env_values = true
+    )]
     pub agent_api_key: Option<String>,
     /// Agent that answers this instance's messages.
     #[arg(long, value_name = "AGENT")]
@@ -129,8 +142,14 @@ pub struct OptionalArgs {
     /// Base URL of the Evolution API server (http:// or https://); empty means not configured.
     #[arg(long, value_name = "URL")]
     pub evolution_url: Option<String>,
-    /// Evolution API key (sent as apikey); empty means not configured.
-    #[arg(long, value_name = "KEY")]
+    /// Evolution API key (sent as apikey); empty means not configured (or
+    /// --evolution-key-file, or OMNIHUB_EVOLUTION_KEY).
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "OMNIHUB_EVOLUTION_KEY",
+        hide_env_values = true
+    )]
     pub evolution_key: Option<String>,
     /// Prefix of agent session names (default: "<instance name>_"); empty removes it.
     #[arg(long, value_name = "PREFIX")]
@@ -139,9 +158,24 @@ pub struct OptionalArgs {
     #[arg(long, value_name = "SECONDS")]
     pub agent_timeout: Option<i64>,
     /// Token Evolution must send on webhooks (x-omnihub-token header, Bearer or ?token=),
-    /// 16+ characters; empty removes it.
-    #[arg(long, value_name = "TOKEN")]
+    /// 16+ characters; empty removes it (or --webhook-secret-file, or OMNIHUB_WEBHOOK_SECRET).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "OMNIHUB_WEBHOOK_SECRET",
+        hide_env_values = true
+    )]
     pub webhook_secret: Option<String>,
+    /// Read the agent API key from this file ('-': standard input), keeping it off the
+    /// command line.
+    #[arg(long, value_name = "PATH", conflicts_with = "agent_api_key")]
+    pub agent_api_key_file: Option<std::path::PathBuf>,
+    /// Read the Evolution API key from this file ('-': standard input).
+    #[arg(long, value_name = "PATH", conflicts_with = "evolution_key")]
+    pub evolution_key_file: Option<std::path::PathBuf>,
+    /// Read the webhook secret from this file ('-': standard input).
+    #[arg(long, value_name = "PATH", conflicts_with = "webhook_secret")]
+    pub webhook_secret_file: Option<std::path::PathBuf>,
     /// Make this instance the default one.
     #[arg(long)]
     pub default: bool,

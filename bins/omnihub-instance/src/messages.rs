@@ -8,7 +8,7 @@ use omnihub_db::{Database, MessageFilter};
 use omnihub_domain::{InstanceName, MessageRecord, MessageStatus};
 use serde_json::json;
 
-use crate::render::{new_table, write_json};
+use crate::render::{add_safe_row, new_table, write_json};
 
 /// Options of `messages`.
 #[derive(Debug, Args)]
@@ -125,20 +125,23 @@ fn table(records: &[MessageRecord]) -> Table {
         "ID", "Instance", "Chat", "Status", "Attempts", "Parts", "Received", "Text", "Error",
     ]);
     for r in records {
-        table.add_row([
-            r.id.to_string(),
-            r.instance.clone(),
-            r.inbound.chat_id.clone(),
-            r.status.as_str().to_owned(),
-            r.attempts.to_string(),
-            format!("{}/{}", r.parts_sent, r.parts_total),
-            r.received_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-            clip(&r.inbound.content.text, 40),
-            r.error
-                .as_deref()
-                .map(|e| clip(&format!("{}: {e}", r.error_stage.map_or("?", |s| s.as_str())), 60))
-                .unwrap_or_default(),
-        ]);
+        add_safe_row(
+            &mut table,
+            [
+                r.id.to_string(),
+                r.instance.clone(),
+                r.inbound.chat_id.clone(),
+                r.status.as_str().to_owned(),
+                r.attempts.to_string(),
+                format!("{}/{}", r.parts_sent, r.parts_total),
+                r.received_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                clip(&r.inbound.content.text, 40),
+                r.error
+                    .as_deref()
+                    .map(|e| clip(&format!("{}: {e}", r.error_stage.map_or("?", |s| s.as_str())), 60))
+                    .unwrap_or_default(),
+            ],
+        );
     }
     table
 }

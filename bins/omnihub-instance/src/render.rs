@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use omnihub_db::{BootstrapOutcome, DeleteOutcome};
+use omnihub_domain::hygiene::visible;
 use omnihub_domain::InstanceConfig;
 use serde_json::json;
 
@@ -28,14 +29,17 @@ pub fn instance_list(out: &mut impl Write, instances: &[InstanceConfig], json: b
         "Default",
     ]);
     for i in instances {
-        table.add_row([
-            i.name.to_string(),
-            i.whatsapp_instance.to_string(),
-            i.agent_api_url.to_string(),
-            i.default_agent.to_string(),
-            format!("{}s", i.agent_timeout.secs()),
-            if i.is_default { "✓" } else { "" }.to_owned(),
-        ]);
+        add_safe_row(
+            &mut table,
+            [
+                i.name.to_string(),
+                i.whatsapp_instance.to_string(),
+                i.agent_api_url.to_string(),
+                i.default_agent.to_string(),
+                format!("{}s", i.agent_timeout.secs()),
+                if i.is_default { "✓" } else { "" }.to_owned(),
+            ],
+        );
     }
     writeln!(out, "{table}")
 }
@@ -90,7 +94,7 @@ pub fn instance_detail(out: &mut impl Write, i: &InstanceConfig, json: bool) -> 
         ),
     ];
     for (field, value) in rows {
-        table.add_row([field.to_owned(), value]);
+        add_safe_row(&mut table, [field.to_owned(), value]);
     }
     writeln!(out, "{table}")
 }
@@ -156,6 +160,13 @@ pub fn bootstrap(out: &mut impl Write, outcome: &BootstrapOutcome, json: bool) -
         );
     }
     writeln!(out, "{sentence}")
+}
+
+/// Adds a row whose cells show control and bidi-override characters as visible escapes:
+/// text taken from webhooks (chat ids, names, messages, upstream errors) must not move the
+/// operator's cursor, ring the bell or reorder what the operator reads.
+pub fn add_safe_row<const N: usize>(table: &mut Table, cells: [String; N]) {
+    table.add_row(cells.map(|cell| visible(&cell).into_owned()));
 }
 
 /// A table in the CLI's style.

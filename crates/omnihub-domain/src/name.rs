@@ -65,7 +65,7 @@ impl PathName {
         if !rules::PATH_NAME.allows(&value) {
             return Err(DomainError::invalid(
                 field,
-                "must be 1-128 characters without '/', '?', '#', '%', control characters or surrounding spaces",
+                "must be 1-128 characters without '/', '?', '#', '%', control characters or surrounding spaces, and not only dots ('.' and '..' would change the upstream URL)",
             ));
         }
         Ok(Self(value))
@@ -131,7 +131,22 @@ mod tests {
     fn path_names_reject_separators_and_padding() {
         assert!(PathName::parse("default_agent", "simple_agent").is_ok());
         assert!(PathName::parse("whatsapp_instance", "Minha Loja").is_ok());
-        for bad in ["a/b", "a?b", "a#b", "a%2f", " a", "a ", "a\tb", &"x".repeat(129)] {
+        for good in ["a", "v1.2", ".env", "..a", ".a b", "a.", "x..y"] {
+            assert!(PathName::parse("default_agent", good).is_ok(), "{good:?}");
+        }
+        for bad in [
+            "a/b",
+            "a?b",
+            "a#b",
+            "a%2f",
+            " a",
+            "a ",
+            "a\tb",
+            ".",
+            "..",
+            "...",
+            &"x".repeat(129),
+        ] {
             let err = PathName::parse("default_agent", bad).unwrap_err();
             assert!(
                 matches!(

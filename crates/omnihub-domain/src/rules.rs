@@ -75,10 +75,13 @@ rule!(
     "path_name",
     1,
     128,
+    // Not only dots: `.` and `..` would remove a segment from the upstream URL. So either
+    // the first character is not a dot, or dots are followed by a character that is not.
     concat!(
-        "^[^", space_or_control!(), "/?#%](?:[^", control!(), "/?#%]*[^", space_or_control!(), "/?#%])?$"
+        "^(?:[^", space_or_control!(), "/?#%.](?:[^", control!(), "/?#%]*[^", space_or_control!(), "/?#%])?",
+        r"|\.+(?:[^", space_or_control!(), "/?#%.]|[^", control!(), "/?#%.][^", control!(), "/?#%]*[^", space_or_control!(), "/?#%]))$"
     ),
-    "A name used as one URL path segment upstream (`whatsapp_instance`, `default_agent`): no `/ ? # %`, no control characters, no surrounding whitespace."
+    "A name used as one URL path segment upstream (`whatsapp_instance`, `default_agent`): no `/ ? # %`, no control characters, no surrounding whitespace, not only dots."
 );
 rule!(
     SESSION_PREFIX,

@@ -123,6 +123,12 @@ mod tests {
             "http://example.com/#x",
             " http://example.com",
             "file:///etc/passwd",
+            // The URL parser drops tabs and newlines silently; the rule must not.
+            "http://agent.example/a\nb",
+            "http://agent.example/a\tb",
+            "http://agent.example\n",
+            "http://agent.example/\u{1b}[31m",
+            "http://agent.example/a b",
         ] {
             let err = HttpUrl::parse("agent_api_url", bad).unwrap_err();
             assert_eq!(err.field(), "agent_api_url", "{bad:?}");
