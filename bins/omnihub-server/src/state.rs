@@ -100,7 +100,7 @@ impl AppState {
         T: Send + 'static,
     {
         let cache = self.pipeline.instances().clone();
-        self.db(move |db| {
+        self.db_once(move |db| {
             let value = work(db)?;
             cache.reload()?;
             Ok(value)
@@ -119,7 +119,35 @@ impl AppState {
     }
 
     /// Runs synchronous database work on actix's blocking pool, never on a worker thread.
+    /// Work that found its connection lost (a failover, a terminated backend) runs again on
+    /// another: the pool drops a broken connection.
     pub async fn db<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: Fn(&Database) -> Result<T, DbError> + Send + Sync + 'static,
+        T: Send + 'static,
+    {
+        // Each pooled connection the server cut is found dead by one call and dropped, so a
+        // few tries get past a pool full of them.
+        const TRIES: usize = 4;
+        let db = self.pipeline.database().clone();
+        let work = Arc::new(work);
+        let mut tries = 1;
+        loop {
+            let (db, job) = (db.clone(), work.clone());
+            let outcome = web::block(move || job(&db)).await.map_err(ApiError::internal)?;
+            match outcome {
+                Err(DbError::Unavailable { reason, .. }) if tries < TRIES => {
+                    tracing::warn!(reason = %reason, "a database call lost its connection; trying again");
+                    tries += 1;
+                }
+                other => return other.map_err(ApiError::from),
+            }
+        }
+    }
+
+    /// Runs synchronous database work once on actix's blocking pool (writes that must not
+    /// be repeated blindly).
+    pub async fn db_once<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         F: FnOnce(&Database) -> Result<T, DbError> + Send + 'static,
         T: Send + 'static,

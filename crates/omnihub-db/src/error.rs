@@ -115,7 +115,31 @@ pub(crate) fn write_error(err: diesel::result::Error) -> DbError {
 }
 
 impl From<diesel::result::Error> for DbError {
+    /// A lost connection (closed, terminated by the server) is [`DbError::Unavailable`]:
+    /// the statement was fine, the next connection may run it.
     fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as Kind, Error};
+        let lost = match &err {
+            Error::DatabaseError(Kind::ClosedConnection | Kind::UnableToSendCommand, _) => true,
+            Error::DatabaseError(_, info) => {
+                let message = info.message().to_ascii_lowercase();
+                [
+                    "terminating connection",
+                    "server closed the connection",
+                    "connection to server",
+                    "no connection to the server",
+                ]
+                .iter()
+                .any(|needle| message.contains(needle))
+            }
+            _ => false,
+        };
+        if lost {
+            return Self::Unavailable {
+                url: "the database".into(),
+                reason: err.to_string(),
+            };
+        }
         Self::Query(Box::new(err))
     }
 }

@@ -40,16 +40,33 @@ pub struct Reply {
     pub body: String,
     /// Wait this long before answering.
     pub delay: Duration,
+    /// The `content-type` sent.
+    pub content_type: String,
+    /// More headers sent (e.g. `location`).
+    pub headers: Vec<(String, String)>,
 }
 
 impl Reply {
     /// A JSON answer with `status`, sent at once.
     pub fn json(status: u16, body: serde_json::Value) -> Self {
+        Self::raw(status, "application/json", body.to_string())
+    }
+
+    /// An answer with any `content_type` and `body`, sent at once.
+    pub fn raw(status: u16, content_type: &str, body: impl Into<String>) -> Self {
         Self {
             status,
-            body: body.to_string(),
+            body: body.into(),
             delay: Duration::ZERO,
+            content_type: content_type.to_owned(),
+            headers: Vec::new(),
         }
+    }
+
+    /// The same answer with one more header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
     }
 
     /// The same answer after `delay`.
@@ -116,11 +133,16 @@ impl FakeHttp {
                     reqs.lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .push(recorded);
-                    let header = tiny_http::Header::from_bytes("content-type", "application/json")
-                        .unwrap_or_else(|()| panic!("static header"));
-                    let response = tiny_http::Response::from_string(reply.body)
+                    let header = |name: &str, value: &str| {
+                        tiny_http::Header::from_bytes(name, value)
+                            .unwrap_or_else(|()| panic!("invalid header {name}: {value}"))
+                    };
+                    let mut response = tiny_http::Response::from_string(reply.body)
                         .with_status_code(reply.status)
-                        .with_header(header);
+                        .with_header(header("content-type", &reply.content_type));
+                    for (name, value) in &reply.headers {
+                        response.add_header(header(name, value));
+                    }
                     let _ = request.respond(response);
                 });
             }

@@ -7,11 +7,13 @@
 //! database from it and drops it when the value is dropped. `make test` skips those tests
 //! (by name) when the variable is unset, so a missing server is reported, never hidden.
 
+mod closing_server;
 mod fake_http;
 mod kit;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub use closing_server::ClosingServer;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, SqliteConnection};
 pub use fake_http::{FakeHttp, Recorded, Reply};

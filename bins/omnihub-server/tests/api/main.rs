@@ -14,6 +14,8 @@ macro_rules! on_both_engines {
 
 mod binary;
 mod flow;
+mod hardening_limits;
+mod hardening_upstreams;
 mod pipeline;
 mod pipeline_faults;
 mod readiness;
