@@ -11,7 +11,10 @@ use std::process::{Command, Output, Stdio};
 
 pub(crate) const AGENT_KEY: &str = "agent-secret-key-0123456789";
 pub(crate) const EVOLUTION_KEY: &str = "evolution-secret-key-ABCDEFGH";
-const SEED_VARS: [&str; 10] = [
+const SEED_VARS: [&str; 13] = [
+    "OMNIHUB_AGENT_API_KEY",
+    "OMNIHUB_EVOLUTION_KEY",
+    "OMNIHUB_WEBHOOK_SECRET",
     "OMNIHUB_DATABASE_URL",
     "DATABASE_URL",
     "AGENT_API_URL",
@@ -86,3 +89,4 @@ pub(crate) fn assert_code(o: &Output, code: i32) {
 mod errors;
 mod lifecycle;
 mod output;
+mod safety;

@@ -214,3 +214,37 @@ fn open_webhooks_are_warned_about_at_start_and_counted(db: &TestDb) {
         "{metrics}"
     );
 }
+
+#[test]
+fn ready_fails_when_the_sqlite_file_is_deleted() {
+    let db = TestDb::sqlite();
+    let server = ServerProcess::start(db.url(), Some(ADMIN_KEY), &fast_env());
+    server.send(Req::new("GET", "/ready")).expect(200, None);
+    std::fs::remove_file(db.url()).unwrap();
+    let body = server.send(Req::new("GET", "/ready")).expect(503, None);
+    assert!(body["reason"].as_str().unwrap().starts_with("database"), "{body}");
+    assert!(server.log_text().contains("no longer exists"));
+}
+
+#[test]
+fn ready_fails_when_a_postgres_database_lost_its_tables() {
+    let db = TestDb::postgres();
+    let server = ServerProcess::start(db.url(), Some(ADMIN_KEY), &fast_env());
+    server.send(Req::new("GET", "/ready")).expect(200, None);
+    let psql = std::process::Command::new("psql")
+        .args([
+            db.url(),
+            "-qAtc",
+            "DROP SCHEMA public CASCADE; CREATE SCHEMA public",
+        ])
+        .output()
+        .unwrap();
+    assert!(psql.status.success(), "{psql:?}");
+    let body = server.send(Req::new("GET", "/ready")).expect(503, None);
+    assert!(body["reason"].as_str().unwrap().starts_with("database"), "{body}");
+    assert!(
+        server.log_text().contains("omnihub-server migrate"),
+        "{}",
+        server.log_text()
+    );
+}

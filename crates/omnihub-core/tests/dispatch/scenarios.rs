@@ -21,6 +21,7 @@ omnihub_test_support::on_both_engines!(async:
     no_reply_and_empty_replies_are_not_sent,
     an_expired_lease_of_a_dead_dispatcher_is_taken_over,
     a_per_instance_cap_leaves_room_for_other_instances,
+    attempts_that_never_stored_an_outcome_still_count_toward_the_maximum,
 );
 
 async fn a_message_gets_one_agent_call_and_its_reply_in_parts(test_db: &TestDb) {
@@ -264,4 +265,45 @@ async fn a_per_instance_cap_leaves_room_for_other_instances(test_db: &TestDb) {
         b_position < 6,
         "instance b waited behind a's backlog: position {b_position}"
     );
+}
+
+/// Three attempts died without storing anything (a crash, a write the database refused);
+/// with a maximum of 3 the fourth claim fails the message with the apology and never calls
+/// the agent again.
+async fn attempts_that_never_stored_an_outcome_still_count_toward_the_maximum(test_db: &TestDb) {
+    let w = world(test_db);
+    let id = accept(&w.db, "a", &text_message("M1", "1@s.whatsapp.net", "hi"));
+    let dead = ClaimRequest {
+        owner: "dead".into(),
+        lease: Duration::from_millis(1),
+        limit: 10,
+        capacity: None,
+        leases: Vec::new(),
+    };
+    for attempt in 1..=3 {
+        // Waiting for something that must happen: the 1 ms lease to lapse.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while w.db.messages().claim(&dead).unwrap().is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "attempt {attempt} never claimable"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    run_until_finished(&w, fast_config("alive"), 1).await;
+    let record = w.db.messages().get(id).unwrap();
+    assert_eq!((record.status, record.attempts), (MessageStatus::Failed, 4));
+    assert!(
+        record.error.as_deref().unwrap().contains("gave up: 4 attempts"),
+        "{:?}",
+        record.error
+    );
+    assert!(
+        w.agent.calls().is_empty(),
+        "the agent is not called a fourth time"
+    );
+    let sent = w.messenger.sent();
+    assert_eq!(sent.len(), 1, "only the apology: {sent:?}");
 }
