@@ -147,7 +147,7 @@ fn stored_errors_never_hold_the_instance_secrets(db: &TestDb) {
     let error = entry["error"].as_str().unwrap();
     assert!(error.contains("invalid key [redacted]"), "{error}");
     let detail = server
-        .send(Req::admin("GET", &format!("/api/v1/messages/{}", entry["id"])))
+        .send(Req::admin("GET", format!("/api/v1/messages/{}", entry["id"])))
         .text();
     assert!(!detail.contains(AGENT_KEY), "{detail}");
     assert!(!server.log_text().contains(AGENT_KEY));
