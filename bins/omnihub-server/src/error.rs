@@ -117,7 +117,9 @@ impl From<DbError> for ApiError {
             DbError::NotFound { .. } => Self::NotFound(err.to_string()),
             DbError::Conflict(message) => Self::Conflict(message),
             DbError::Invalid(domain) => domain.into(),
-            DbError::Unavailable { .. } | DbError::Contention(_) => Self::Unavailable(err),
+            DbError::Unavailable { .. } | DbError::ConnectionLost(_) | DbError::Contention(_) => {
+                Self::Unavailable(err)
+            }
             other => Self::internal(other),
         }
     }

@@ -136,7 +136,7 @@ impl AppState {
             let (db, job) = (db.clone(), work.clone());
             let outcome = web::block(move || job(&db)).await.map_err(ApiError::internal)?;
             match outcome {
-                Err(DbError::Unavailable { reason, .. }) if tries < TRIES => {
+                Err(DbError::ConnectionLost(reason)) if tries < TRIES => {
                     tracing::warn!(reason = %reason, "a database call lost its connection; trying again");
                     tries += 1;
                 }

@@ -90,10 +90,11 @@ impl LogWriter {
     }
 
     async fn submit(&self, changes: Vec<Change>) -> Result<JobResult, DbError> {
+        let takes_messages = changes.iter().any(|c| matches!(c, Change::Insert(_)));
         let (reply, answer) = oneshot::channel();
         self.jobs.send((changes, reply)).map_err(|_| stopped())?;
         let result = answer.await.map_err(|_| stopped())?;
-        self.health.record(result.as_ref().err());
+        self.health.record(result.as_ref().err(), takes_messages);
         result
     }
 }

@@ -16,14 +16,17 @@ pub(crate) struct WriteHealth {
 
 impl WriteHealth {
     /// Records the outcome of one commit. Refusals of a row for its content say nothing
-    /// about the database and are not failures here.
-    pub(crate) fn record(&self, failure: Option<&omnihub_db::DbError>) {
+    /// about the database and are not failures here. Only a commit that took messages in
+    /// (`takes_messages`) clears a failure: an idle dispatcher's claim that found nothing
+    /// writes nothing, so its success says nothing about a full disk.
+    pub(crate) fn record(&self, failure: Option<&omnihub_db::DbError>, takes_messages: bool) {
         let mut last = self
             .last_failure
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match failure {
-            None => *last = None,
+            None if takes_messages => *last = None,
+            None => {}
             Some(err) if err.is_refused() || err.is_contention() => {}
             Some(err) => *last = Some((Instant::now(), err.to_string())),
         }

@@ -47,6 +47,10 @@ pub enum DbError {
     /// cannot store), while it is otherwise working: retrying the same row cannot succeed.
     #[error("the database refused the row: {0}")]
     Refused(String),
+    /// The connection broke under the statement (closed, terminated by the server, a
+    /// failover); the pool drops it, and the same work may succeed on another connection.
+    #[error("the database connection was lost: {0}")]
+    ConnectionLost(String),
     /// The write lost a race with another transaction (a deadlock, a serialization
     /// failure): nothing is wrong with it, and applying it again (alone) succeeds.
     #[error("the write collided with another transaction: {0}")]
@@ -115,7 +119,7 @@ pub(crate) fn write_error(err: diesel::result::Error) -> DbError {
 }
 
 impl From<diesel::result::Error> for DbError {
-    /// A lost connection (closed, terminated by the server) is [`DbError::Unavailable`]:
+    /// A lost connection (closed, terminated by the server) is [`DbError::ConnectionLost`]:
     /// the statement was fine, the next connection may run it.
     fn from(err: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind as Kind, Error};
@@ -135,10 +139,7 @@ impl From<diesel::result::Error> for DbError {
             _ => false,
         };
         if lost {
-            return Self::Unavailable {
-                url: "the database".into(),
-                reason: err.to_string(),
-            };
+            return Self::ConnectionLost(err.to_string());
         }
         Self::Query(Box::new(err))
     }

@@ -184,8 +184,26 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(db_url: &str, api_key: Option<&str>, env: &[(&str, &str)]) -> Self {
+        Self::start_wrapped(&[], db_url, api_key, env)
+    }
+
+    /// Starts the server under `wrapper` (e.g. `prlimit --nofile=…`), when not empty.
+    pub fn start_wrapped(
+        wrapper: &[&str],
+        db_url: &str,
+        api_key: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Self {
         let workdir = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_omnihub-server"));
+        let binary = env!("CARGO_BIN_EXE_omnihub-server");
+        let mut cmd = match wrapper.split_first() {
+            None => Command::new(binary),
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(binary);
+                cmd
+            }
+        };
         cmd.current_dir(workdir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
