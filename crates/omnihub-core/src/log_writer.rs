@@ -72,6 +72,11 @@ impl LogWriter {
         self.health.failing()
     }
 
+    /// Forgets the last failure.
+    pub(crate) fn cleared(&self) {
+        self.health.record(None, true);
+    }
+
     /// Commits `batch` and says what became of each message, in order. An error means
     /// nothing of `batch` was written and the database is not answering.
     pub(crate) async fn write(&self, batch: Batch) -> Result<Vec<Written>, DbError> {

@@ -120,6 +120,12 @@ impl Pipeline {
         self.inner.writer.failing()
     }
 
+    /// Forgets the last commit failure, after a write elsewhere (e.g. a readiness probe)
+    /// showed the database takes writes again.
+    pub fn clear_write_failure(&self) {
+        self.inner.writer.cleared();
+    }
+
     /// The database the pipeline works on.
     pub fn database(&self) -> &Database {
         &self.inner.db

@@ -51,4 +51,17 @@ impl Database {
             ))),
         }
     }
+
+    /// Commits one small write (the `readiness_probe` row), so readiness can tell whether
+    /// the database takes writes again after a failed commit without waiting for traffic.
+    pub fn probe_write(&self) -> Result<(), DbError> {
+        let mut conn = self.conn()?;
+        diesel::sql_query(
+            "INSERT INTO readiness_probe (id, checked_at) VALUES (1, CURRENT_TIMESTAMP) \
+             ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+        )
+        .execute(&mut *conn)
+        .map(drop)
+        .map_err(crate::error::write_error)
+    }
 }

@@ -21,8 +21,20 @@ pub async fn health() -> HttpResponse {
 /// with the reason otherwise.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let engine = state.database().engine().to_string();
-    let checked = state.db(|db| db.readiness()).await;
-    let (reason, detail) = match (checked, state.pipeline().write_failure()) {
+    let checked = state.db_once(|db| db.readiness()).await;
+    // After a failed commit, one small write tells whether the database takes writes again;
+    // waiting for a webhook would wait forever behind a balancer that trusts this answer.
+    let mut write_failure = state.pipeline().write_failure();
+    if checked.is_ok() && write_failure.is_some() {
+        match state.db_once(|db| db.probe_write()).await {
+            Ok(()) => {
+                state.pipeline().clear_write_failure();
+                write_failure = None;
+            }
+            Err(err) => write_failure = Some(crate::error::error_chain(&err)),
+        }
+    }
+    let (reason, detail) = match (checked, write_failure) {
         (Ok(()), None) => {
             return HttpResponse::Ok().json(StatusResponse {
                 status: "ready",

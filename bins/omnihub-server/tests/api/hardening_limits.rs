@@ -311,16 +311,20 @@ fn postgres_ready_fails_while_writes_fail_and_recovers_with_the_next_commit() {
             .unwrap();
         assert!(out.status.success(), "{out:?}");
     };
-    // Every insert fails the way a full disk does.
+    // Every insert fails the way a full disk does (the readiness probe's write too).
     psql(
         "CREATE FUNCTION full_disk() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END $$ LANGUAGE plpgsql; \
-         CREATE TRIGGER full_disk BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION full_disk()",
+         CREATE TRIGGER full_disk BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION full_disk(); \
+         CREATE TRIGGER full_disk BEFORE INSERT OR UPDATE ON readiness_probe FOR EACH ROW EXECUTE FUNCTION full_disk()",
     );
     let webhook = text_webhook("caldasIA", "W1", "1@s.whatsapp.net", "hi");
     post_webhook(&server, "/webhook/evolution/shop", &webhook).expect(503, Some("database_unavailable"));
     let body = server.send(Req::new("GET", "/ready")).expect(503, None);
     assert!(body["reason"].as_str().unwrap().starts_with("writes"), "{body}");
-    psql("DROP TRIGGER full_disk ON messages");
-    post_webhook(&server, "/webhook/evolution/shop", &webhook).expect(200, None);
+    // Still failing: readiness stays 503 with no traffic at all.
+    server.send(Req::new("GET", "/ready")).expect(503, None);
+    // The disk has room again: the probe's write succeeds, /ready says so before any webhook.
+    psql("DROP TRIGGER full_disk ON messages; DROP TRIGGER full_disk ON readiness_probe");
     server.send(Req::new("GET", "/ready")).expect(200, None);
+    post_webhook(&server, "/webhook/evolution/shop", &webhook).expect(200, None);
 }
