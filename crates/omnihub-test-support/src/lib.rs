@@ -140,6 +140,15 @@ pub fn execute_sqlite(path: &str, sql: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+/// Runs raw SQL on the PostgreSQL database at `url` (for fakes that act on the database
+/// from another thread, e.g. cutting every connection mid-test).
+pub fn execute_postgres(url: &str, sql: &str) -> Result<(), String> {
+    PgConnection::establish(url)
+        .map_err(|e| e.to_string())?
+        .batch_execute(sql)
+        .map_err(|e| e.to_string())
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Self::Postgres { admin_url, name, .. } = self {

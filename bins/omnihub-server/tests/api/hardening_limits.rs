@@ -231,15 +231,8 @@ fn postgres_ready_fails_when_the_database_lost_its_tables() {
     let db = TestDb::postgres();
     let server = ServerProcess::start(db.url(), Some(ADMIN_KEY), &fast_env());
     server.send(Req::new("GET", "/ready")).expect(200, None);
-    let psql = std::process::Command::new("psql")
-        .args([
-            db.url(),
-            "-qAtc",
-            "DROP SCHEMA public CASCADE; CREATE SCHEMA public",
-        ])
-        .output()
+    db.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
         .unwrap();
-    assert!(psql.status.success(), "{psql:?}");
     let body = server.send(Req::new("GET", "/ready")).expect(503, None);
     assert!(body["reason"].as_str().unwrap().starts_with("database"), "{body}");
     assert!(
@@ -304,15 +297,9 @@ fn postgres_ready_fails_while_writes_fail_and_recovers_with_the_next_commit() {
     let (agent, evolution) = (echo_agent(), ok_evolution());
     let server = ServerProcess::start(db.url(), Some(ADMIN_KEY), &fast_env());
     create_instance(&server, "shop", "caldasIA", &agent, &evolution, json!({}));
-    let psql = |sql: &str| {
-        let out = std::process::Command::new("psql")
-            .args([db.url(), "-qAtc", sql])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-    };
+    let sql = |sql: &str| db.execute(sql).unwrap();
     // Every insert fails the way a full disk does (the readiness probe's write too).
-    psql(
+    sql(
         "CREATE FUNCTION full_disk() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END $$ LANGUAGE plpgsql; \
          CREATE TRIGGER full_disk BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION full_disk(); \
          CREATE TRIGGER full_disk BEFORE INSERT OR UPDATE ON readiness_probe FOR EACH ROW EXECUTE FUNCTION full_disk()",
@@ -324,7 +311,7 @@ fn postgres_ready_fails_while_writes_fail_and_recovers_with_the_next_commit() {
     // Still failing: readiness stays 503 with no traffic at all.
     server.send(Req::new("GET", "/ready")).expect(503, None);
     // The disk has room again: the probe's write succeeds, /ready says so before any webhook.
-    psql("DROP TRIGGER full_disk ON messages; DROP TRIGGER full_disk ON readiness_probe");
+    sql("DROP TRIGGER full_disk ON messages; DROP TRIGGER full_disk ON readiness_probe");
     server.send(Req::new("GET", "/ready")).expect(200, None);
     post_webhook(&server, "/webhook/evolution/shop", &webhook).expect(200, None);
 }

@@ -174,18 +174,13 @@ fn a_connection_closed_by_evolution_is_retried(db: &TestDb) {
 fn postgres_connections_cut_after_a_send_repeat_nothing() {
     let db = TestDb::postgres();
     let url = db.url().to_owned();
-    let name = url.rsplit('/').next().unwrap().to_owned();
-    let admin = url.replacen(&format!("/{name}"), "/postgres", 1);
     let agent = FakeHttp::start(|_, _| Reply::json(200, json!({"message": "one\n\ntwo\n\nthree"})));
     let evolution = FakeHttp::start(move |_, _| {
-        let sql = format!(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-        );
-        let status = std::process::Command::new("psql")
-            .args([admin.as_str(), "-qAtc", &sql])
-            .output()
-            .unwrap();
-        assert!(status.status.success(), "{status:?}");
+        omnihub_test_support::execute_postgres(
+            &url,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .unwrap();
         Reply::json(201, json!({"key": {"id": "X"}}))
     });
     let (server, entry) = one_message(&db, &agent, &evolution.url, &[]);
