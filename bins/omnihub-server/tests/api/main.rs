@@ -15,6 +15,7 @@ macro_rules! on_both_engines {
 mod binary;
 mod flow;
 mod hardening_limits;
+mod hardening_ops;
 mod hardening_upstreams;
 mod pipeline;
 mod pipeline_faults;
