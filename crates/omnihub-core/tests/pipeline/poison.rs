@@ -31,7 +31,7 @@ async fn fifty_valid_webhooks_are_accepted_beside_poison_ones(test_db: &TestDb) 
     // No Evolution server: the messages are only logged (and fail later at `config`).
     create(&db, InstanceBuilder::new("shop"));
     let pipeline = start_http(&db, fast_config(Duration::from_secs(60)));
-    let mut with_nul = text_webhook("wa_shop", "NUL1", "2@s.whatsapp.net", "hi\u{0}there");
+    let mut with_nul = text_webhook("wa_shop", "NUL1", "2\u{0}@s.whatsapp.net", "hi\u{0}there");
     with_nul["data"]["pushName"] = json!("A\u{0}na");
     let mut mixed = text_webhook("wa_shop", "MIXED-OK", "3@s.whatsapp.net", "fine");
     let bad = with_long_author("MIXED-BAD", "too long");
@@ -95,7 +95,7 @@ async fn fifty_valid_webhooks_are_accepted_beside_poison_ones(test_db: &TestDb) 
                     ..
                 },
             ) => {
-                assert_eq!(sanitised, ["sender_name", "text"]);
+                assert_eq!(sanitised, ["chat_id", "sender_name", "text"]);
             }
             (
                 "mixed",
@@ -125,5 +125,6 @@ async fn fifty_valid_webhooks_are_accepted_beside_poison_ones(test_db: &TestDb) 
     );
     let nul = stored.iter().find(|r| r.inbound.message_id == "NUL1").unwrap();
     assert_eq!(nul.inbound.sender_name.as_deref(), Some("A\u{FFFD}na"));
+    assert_eq!(nul.inbound.chat_id, "2\u{FFFD}@s.whatsapp.net");
     assert!(ids.contains(&"MIXED-OK"));
 }
