@@ -32,6 +32,7 @@ pub mod dto_messages;
 pub mod error;
 mod extract;
 mod handlers;
+pub mod log_limits;
 pub mod metrics;
 pub mod metrics_safety;
 mod middleware;

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use omnihub_config::Env;
 use omnihub_db::{bootstrap, BootstrapOutcome, Database, DatabaseUrl, PoolOptions};
-use omnihub_server::{app, start_pipeline, AppState, LogFormat, Metrics, ServerConfig, WebhookLimits};
+use omnihub_server::{
+    app, log_limits, start_pipeline, AppState, LogFormat, Metrics, ServerConfig, WebhookLimits,
+};
 
 const USAGE: &str = "usage: omnihub-server [serve | migrate]\n\n  serve    run the server (the default)\n  migrate  apply pending database migrations, then exit\n\nConfiguration comes from the environment and .env; see docs/configuration.md.";
 
@@ -78,25 +80,9 @@ fn init_logging(config: &ServerConfig) {
         .with(
             layer
                 .with_filter(filter)
-                .with_filter(tracing_subscriber::filter::filter_fn(
-                    accept_errors_once_per_second,
-                )),
+                .with_filter(log_limits::accept_error_filter(log_limits::unix_seconds)),
         )
         .init();
-}
-
-/// Out of file descriptors, actix's accept loop logs an error every 500 ms for as long as it
-/// lasts; one line a second says the same without flooding the log.
-fn accept_errors_once_per_second(meta: &tracing::Metadata<'_>) -> bool {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static LAST_SECOND: AtomicU64 = AtomicU64::new(0);
-    if meta.target() != "actix_server::accept" || *meta.level() != tracing::Level::ERROR {
-        return true;
-    }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    LAST_SECOND.swap(now, Ordering::Relaxed) != now
 }
 
 /// Raises the soft open-file limit to the hard one and returns the connections each HTTP
