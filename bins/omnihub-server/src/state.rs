@@ -126,17 +126,18 @@ impl AppState {
         F: Fn(&Database) -> Result<T, DbError> + Send + Sync + 'static,
         T: Send + 'static,
     {
-        // Each pooled connection the server cut is found dead by one call and dropped, so a
-        // few tries get past a pool full of them.
-        const TRIES: usize = 4;
+        // Each pooled connection the server cut is found dead by one call and dropped, so
+        // one try more than the pool holds gets past a pool full of them. A lost connection
+        // fails at once, so the tries cost no waiting.
         let db = self.pipeline.database().clone();
+        let tries_allowed = db.pool_state().max_connections as usize + 1;
         let work = Arc::new(work);
         let mut tries = 1;
         loop {
             let (db, job) = (db.clone(), work.clone());
             let outcome = web::block(move || job(&db)).await.map_err(ApiError::internal)?;
             match outcome {
-                Err(DbError::ConnectionLost(reason)) if tries < TRIES => {
+                Err(DbError::ConnectionLost(reason)) if tries < tries_allowed => {
                     tracing::warn!(reason = %reason, "a database call lost its connection; trying again");
                     tries += 1;
                 }

@@ -204,7 +204,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
                         parts_sent: done,
                         lease,
                     };
-                    self.fenced_after_send(id, change).await?;
+                    self.fenced(id, change).await?;
                 }
                 Err(e) if e.is_transient() => {
                     return Err(Stop::Retry {
@@ -245,7 +245,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             outcome: None,
             parts_sent: Some(parts),
         };
-        self.fenced_after_send(id, change).await?;
+        self.fenced(id, change).await?;
         self.events.finished(MessageStatus::Done);
         Ok(())
     }

@@ -1,5 +1,5 @@
-//! The processor's writes: lease-fenced steps through the log writer, the bounded retry of
-//! a write that records a part already sent, and plain reads and writes on the pool.
+//! The processor's writes: lease-fenced steps through the log writer, each retried (bounded)
+//! when the database drops it, and plain reads and writes on the pool.
 
 use std::time::Duration;
 
@@ -20,35 +20,30 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
         }
     }
 
-    /// A fenced step recording that a part went out. If the write fails (a connection cut,
-    /// a failover), the part is sent and only the record is missing: leaving it to lease
-    /// recovery would send the part again. So the write is retried a few times, each on a
-    /// fresh connection (a broken one is dropped by the pool) and each renewing the lease,
-    /// before the message is left to recovery.
-    pub(crate) async fn fenced_after_send(&self, id: i64, change: Change) -> Result<(), Stop> {
+    /// A step through the writer (group commit); whether it applied.
+    ///
+    /// Every step records something already done outside: the agent answered, a part went
+    /// out, a failure happened. If the write fails (a connection cut, a failover), leaving
+    /// the message to lease recovery would ask the agent again or send the part again. So
+    /// the write is retried a few times, each on a fresh connection (the pool drops a broken
+    /// one) and each renewing the lease, before the message is left to recovery. Applying a
+    /// step twice is harmless: it sets the same values under the same lease.
+    pub(crate) async fn step(&self, change: Change) -> Result<bool, CoreError> {
         const DELAYS_MS: [u64; 4] = [50, 200, 1000, 3000];
         let mut delays = DELAYS_MS.iter();
         loop {
-            match self.step(change.clone()).await {
-                Ok(true) => return Ok(()),
-                Ok(false) => return Err(Stop::Abandon(CoreError::LeaseLost(id))),
-                Err(CoreError::Db(err)) if !err.is_refused() => {
+            match self.writes.change(change.clone()).await {
+                Ok(Changed::Applied(applied)) => return Ok(applied),
+                Ok(_) => return Ok(false),
+                Err(err) if !err.is_refused() => {
                     let Some(delay) = delays.next() else {
-                        return Err(Stop::Abandon(CoreError::Db(err)));
+                        return Err(CoreError::Db(err));
                     };
-                    tracing::warn!(error = %err, retry_in_ms = delay, "recording a sent part failed; retrying the write");
+                    tracing::warn!(error = %err, retry_in_ms = delay, "recording a step failed; retrying the write");
                     tokio::time::sleep(Duration::from_millis(*delay)).await;
                 }
-                Err(err) => return Err(Stop::Abandon(err)),
+                Err(err) => return Err(CoreError::Db(err)),
             }
-        }
-    }
-
-    /// A step through the writer (group commit); whether it applied.
-    pub(crate) async fn step(&self, change: Change) -> Result<bool, CoreError> {
-        match self.writes.change(change).await? {
-            Changed::Applied(applied) => Ok(applied),
-            _ => Ok(false),
         }
     }
 
