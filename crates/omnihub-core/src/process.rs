@@ -44,6 +44,18 @@ pub(crate) enum Stop {
     Abandon(CoreError),
 }
 
+impl Stop {
+    /// An upstream's failure at `stage`: retried when `transient`, else final.
+    pub(crate) fn upstream(stage: Stage, transient: bool, error: &dyn std::fmt::Display) -> Self {
+        let error = error.to_string();
+        if transient {
+            Self::Retry { stage, error }
+        } else {
+            Self::Fail { stage, error }
+        }
+    }
+}
+
 impl From<CoreError> for Stop {
     fn from(e: CoreError) -> Self {
         Self::Abandon(e)
@@ -206,18 +218,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
                     };
                     self.fenced(id, change).await?;
                 }
-                Err(e) if e.is_transient() => {
-                    return Err(Stop::Retry {
-                        stage: Stage::Evolution,
-                        error: e.to_string(),
-                    })
-                }
-                Err(e) => {
-                    return Err(Stop::Fail {
-                        stage: Stage::Evolution,
-                        error: e.to_string(),
-                    })
-                }
+                Err(e) => return Err(Stop::upstream(Stage::Evolution, e.is_transient(), &e)),
             }
         }
         self.complete(record.id, None).await

@@ -58,18 +58,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             .agent_call(started.elapsed().as_secs_f64(), answer.is_ok());
         let reply = match answer {
             Ok(reply) => reply,
-            Err(e) if e.is_transient() => {
-                return Err(Stop::Retry {
-                    stage: Stage::Agent,
-                    error: e.to_string(),
-                })
-            }
-            Err(e) => {
-                return Err(Stop::Fail {
-                    stage: Stage::Agent,
-                    error: e.to_string(),
-                })
-            }
+            Err(e) => return Err(Stop::upstream(Stage::Agent, e.is_transient(), &e)),
         };
         // Whatever the backend, a person never receives an error page or terminal codes.
         if let Answer::Text(text) = &reply.answer {
