@@ -145,7 +145,13 @@ fn bodies_that_stop_arriving_get_408_and_the_budget_503() {
         .write_all(head("/webhook/evolution/shop", 1024 * 1024, "").as_bytes())
         .unwrap();
     holder.write_all(b"{").unwrap();
-    std::thread::sleep(Duration::from_millis(200)); // lets the server take the reservation
+    // Waits for the event: the server has reserved the whole announced body.
+    crate::flow::wait_until(10, "the reservation", || {
+        server
+            .send(Req::new("GET", "/metrics"))
+            .text()
+            .contains("omnihub_webhook_inflight_bytes 1048576")
+    });
     let busy = server.send(Req::new("POST", "/webhook/evolution/shop").json(&text_webhook(
         "caldasIA",
         "B1",

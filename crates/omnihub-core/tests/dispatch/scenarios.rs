@@ -291,7 +291,6 @@ async fn attempts_that_never_stored_an_outcome_still_count_toward_the_maximum(te
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
-    tokio::time::sleep(Duration::from_millis(5)).await;
     run_until_finished(&w, fast_config("alive"), 1).await;
     let record = w.db.messages().get(id).unwrap();
     assert_eq!((record.status, record.attempts), (MessageStatus::Failed, 4));
