@@ -43,7 +43,12 @@ pub fn run(cli: Cli, env: &Env, out: &mut impl Write) -> anyhow::Result<()> {
         }
         Command::Update(args) => {
             let name = parse_name(args.name.clone())?;
-            let changes = update_input(args)?.validate().map_err(flag_error)?;
+            let mut input = update_input(args)?;
+            if input.agent_options.is_some() && input.agent_kind.is_none() {
+                // Options alone are for the kind the instance has.
+                input.agent_kind = Some(db.instances().get(&name)?.agent_kind.to_string());
+            }
+            let changes = input.validate().map_err(flag_error)?;
             let updated = db.instances().update(&name, &changes)?;
             render::changed(out, &updated, "updated", json)?;
         }
@@ -53,6 +58,8 @@ pub fn run(cli: Cli, env: &Env, out: &mut impl Write) -> anyhow::Result<()> {
             render::changed(out, &instance, "made the default", json)?;
         }
         Command::Messages(args) => crate::messages::run(&db, args, out, json)?,
+        Command::Conversations { action } => crate::agents::conversations(&db, action, out, json)?,
+        Command::TestAgent { name, text } => crate::agents::test_agent(&db, name, &text, out, json)?,
         Command::MigrateDb { .. } => unreachable!("handled before opening the default database"),
         Command::Bootstrap => {
             let outcome = bootstrap(&db, |name| env.raw(name))?;
@@ -140,6 +147,8 @@ fn reject_empty_update(args: &UpdateArgs) {
         && o.evolution_key.is_none()
         && o.session_id_prefix.is_none()
         && o.agent_timeout.is_none()
+        && o.agent_kind.is_none()
+        && o.agent_options.is_empty()
         && o.webhook_secret.is_none()
         && o.agent_api_key_file.is_none()
         && o.evolution_key_file.is_none()
@@ -157,10 +166,10 @@ fn reject_empty_update(args: &UpdateArgs) {
 
 fn add_input(args: AddArgs) -> anyhow::Result<NewInstanceInput> {
     let secrets = SecretValues::read(&args.optional, args.agent_api_key)?;
-    let Some(agent_api_key) = secrets.agent_api_key else {
-        bail!("missing --agent-api-key: give it as --agent-api-key-file PATH ('-' for standard input), OMNIHUB_AGENT_API_KEY or --agent-api-key KEY");
-    };
+    let agent_api_key = secrets.agent_api_key.unwrap_or_default();
     Ok(NewInstanceInput {
+        agent_kind: args.optional.agent_kind,
+        agent_options: crate::agents::parse_options(&args.optional.agent_options)?,
         name: args.name,
         evolution_url: args.optional.evolution_url,
         evolution_key: secrets.evolution_key,
@@ -178,6 +187,8 @@ fn add_input(args: AddArgs) -> anyhow::Result<NewInstanceInput> {
 fn update_input(args: UpdateArgs) -> anyhow::Result<InstanceChangesInput> {
     let secrets = SecretValues::read(&args.optional, args.agent_api_key)?;
     Ok(InstanceChangesInput {
+        agent_kind: args.optional.agent_kind,
+        agent_options: crate::agents::parse_options(&args.optional.agent_options)?,
         evolution_url: args.optional.evolution_url,
         evolution_key: secrets.evolution_key,
         whatsapp_instance: args.whatsapp_instance,
@@ -196,6 +207,7 @@ fn flag_error(err: DomainError) -> anyhow::Error {
     let field = err.field();
     let flag = match field {
         "name" => "NAME".to_owned(),
+        "agent_options" => "--agent-option".to_owned(),
         other => format!("--{}", other.replace('_', "-")),
     };
     let rule = match &err {

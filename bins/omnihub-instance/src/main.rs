@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 failure (not found, conflict, invalid value, database
 //! unreachable), 2 usage error. Results go to stdout, errors to stderr as one sentence.
 
+mod agents;
 mod commands;
 mod messages;
 mod render;
@@ -75,6 +76,20 @@ pub enum Command {
         #[arg(long)]
         include_finished: bool,
     },
+    /// Agent memory omnihub keeps per chat (openai history, Dify conversation, Typebot session).
+    Conversations {
+        /// What to do.
+        #[command(subcommand)]
+        action: agents::ConversationsAction,
+    },
+    /// Call an instance's agent once with a throwaway conversation and show the reply (or the
+    /// classified error, exit 1) and the latency. Nothing is stored or sent to WhatsApp.
+    TestAgent {
+        /// The instance name.
+        name: String,
+        /// The message to send.
+        text: String,
+    },
     /// Create the `default` instance from AGENT_API_URL, AGENT_API_KEY, DEFAULT_AGENT_NAME,
     /// AGENT_API_TIMEOUT, WHATSAPP_INSTANCE, SESSION_ID_PREFIX, EVOLUTION_API_URL and
     /// EVOLUTION_API_KEY (environment or .env) when no instance exists yet; when instances
@@ -93,8 +108,9 @@ pub struct AddArgs {
     /// Base URL of the agent API (http:// or https://).
     #[arg(long, value_name = "URL")]
     pub agent_api_url: String,
-    /// Key sent to the agent API as x-api-key. Prefer --agent-api-key-file or
-    /// OMNIHUB_AGENT_API_KEY: the command line is visible in the process list and history.
+    /// Key of the agent backend (x-api-key for automagik, Bearer for the others; required
+    /// for automagik and dify). Prefer --agent-api-key-file or OMNIHUB_AGENT_API_KEY: the
+    /// command line is visible in the process list and history.
     #[arg(
         long,
         value_name = "KEY",
@@ -120,8 +136,8 @@ pub struct UpdateArgs {
     /// Base URL of the agent API (http:// or https://).
     #[arg(long, value_name = "URL")]
     pub agent_api_url: Option<String>,
-    /// Key sent to the agent API as x-api-key (or --agent-api-key-file, or
-    /// OMNIHUB_AGENT_API_KEY).
+    /// Key of the agent backend (or --agent-api-key-file, or OMNIHUB_AGENT_API_KEY); empty
+    /// removes it (only for kinds that need none).
     #[arg(
         long,
         value_name = "KEY",
@@ -154,6 +170,15 @@ pub struct OptionalArgs {
     /// Prefix of agent session names (default: "<instance name>_"); empty removes it.
     #[arg(long, value_name = "PREFIX")]
     pub session_id_prefix: Option<String>,
+    /// The protocol of the agent backend: automagik (default), openai, dify, n8n, flowise,
+    /// typebot or webhook. A new kind starts without options.
+    #[arg(long, value_name = "KIND")]
+    pub agent_kind: Option<String>,
+    /// A kind-specific option, KEY=VALUE, repeatable (e.g. history_turns=6,
+    /// system_prompt="Be brief."). VALUE is read as JSON when it is (numbers, objects,
+    /// "quoted strings"), else as text; KEY= removes the option (update).
+    #[arg(long = "agent-option", value_name = "KEY=VALUE")]
+    pub agent_options: Vec<String>,
     /// Seconds to wait for the agent, 1-3600 (default 60).
     #[arg(long, value_name = "SECONDS")]
     pub agent_timeout: Option<i64>,

@@ -74,7 +74,12 @@ pub fn instance_detail(out: &mut impl Write, i: &InstanceConfig, json: bool) -> 
                 .unwrap_or_else(|| format!("(none: sessions are named {}_<user>)", i.name)),
         ),
         ("Agent API URL", i.agent_api_url.to_string()),
-        ("Agent API key", i.agent_api_key.masked()),
+        ("Agent kind", i.agent_kind.to_string()),
+        ("Agent options", agent_options(i)),
+        (
+            "Agent API key",
+            i.agent_api_key.as_ref().map_or("(none)".into(), |k| k.masked()),
+        ),
         ("Default agent", i.default_agent.to_string()),
         ("Agent timeout", format!("{}s", i.agent_timeout.secs())),
         ("Default", if i.is_default { "yes" } else { "no" }.to_owned()),
@@ -167,6 +172,14 @@ pub fn bootstrap(out: &mut impl Write, outcome: &BootstrapOutcome, json: bool) -
 /// operator's cursor, ring the bell or reorder what the operator reads.
 pub fn add_safe_row<const N: usize>(table: &mut Table, cells: [String; N]) {
     table.add_row(cells.map(|cell| visible(&cell).into_owned()));
+}
+
+/// The options as compact JSON (the secret masked), or `(none)`.
+fn agent_options(i: &InstanceConfig) -> String {
+    match serde_json::to_value(&i.agent_options) {
+        Ok(serde_json::Value::Object(map)) if !map.is_empty() => serde_json::Value::Object(map).to_string(),
+        _ => "(none)".into(),
+    }
 }
 
 /// A table in the CLI's style.

@@ -6,7 +6,7 @@ use actix_web::middleware::{from_fn, NormalizePath, TrailingSlash};
 use actix_web::{web, App, Error};
 
 use crate::extract::{json_config, json_error_pages, query_config, route_not_found};
-use crate::handlers::{instances, messages, ops, webhooks};
+use crate::handlers::{agents, instances, messages, ops, webhooks};
 use crate::middleware::{observe, require_api_key};
 use crate::state::AppState;
 
@@ -59,6 +59,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .delete(instances::delete),
                 )
                 .service(web::resource("/instances/{name}/set-default").post(instances::set_default))
+                .service(web::resource("/instances/{name}/conversations").get(agents::list))
+                .service(web::resource("/instances/{name}/conversations/{chat}").delete(agents::reset))
+                .service(web::resource("/instances/{name}/test-agent").post(agents::test_agent))
                 .service(web::resource("/messages").get(messages::list))
                 .service(web::resource("/messages/{id}").get(messages::get))
                 .service(web::resource("/messages/{id}/retry").post(messages::retry))

@@ -21,11 +21,17 @@ pub struct InstanceResponse {
     pub whatsapp_instance: String,
     /// Prefix of agent session names; null means `{name}_`.
     pub session_id_prefix: Option<String>,
+    /// The protocol the agent backend speaks.
+    #[schema(example = "openai")]
+    pub agent_kind: String,
+    /// Kind-specific settings (secrets masked); `{}` when none are set.
+    #[schema(value_type = Object)]
+    pub agent_options: serde_json::Value,
     /// Agent API base URL.
     pub agent_api_url: String,
-    /// Agent API key, masked.
+    /// Agent API key, masked; null when the backend takes none.
     #[schema(example = "****wxyz")]
-    pub agent_api_key: String,
+    pub agent_api_key: Option<String>,
     /// The agent that answers.
     pub default_agent: String,
     /// Seconds to wait for the agent (1-3600).
@@ -52,7 +58,9 @@ impl From<InstanceConfig> for InstanceResponse {
             whatsapp_instance: i.whatsapp_instance.to_string(),
             session_id_prefix: i.session_id_prefix,
             agent_api_url: i.agent_api_url.to_string(),
-            agent_api_key: i.agent_api_key.masked(),
+            agent_kind: i.agent_kind.to_string(),
+            agent_options: serde_json::to_value(&i.agent_options).unwrap_or_default(),
+            agent_api_key: i.agent_api_key.map(|k| k.masked()),
             default_agent: i.default_agent.to_string(),
             agent_timeout: i.agent_timeout.secs(),
             is_default: i.is_default,
@@ -81,11 +89,19 @@ pub struct CreateInstanceRequest {
     /// Prefix of agent session names.
     #[serde(default)]
     pub session_id_prefix: Option<String>,
+    /// `automagik` (default), `openai`, `dify`, `n8n`, `flowise`, `typebot` or `webhook`.
+    #[serde(default)]
+    pub agent_kind: Option<String>,
+    /// The kind's options (see `docs/agents.md`); unknown options are refused.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub agent_options: Option<serde_json::Value>,
     /// Agent API base URL (http/https).
     #[schema(example = "http://localhost:8001")]
     pub agent_api_url: String,
-    /// Agent API key.
-    pub agent_api_key: String,
+    /// Agent API key: required for `automagik` and `dify`; empty or absent means none.
+    #[serde(default)]
+    pub agent_api_key: Option<String>,
     /// The agent that answers.
     pub default_agent: String,
     /// Seconds to wait for the agent, 1-3600 (default 60); `60.0` is read as 60.
@@ -107,8 +123,10 @@ impl From<CreateInstanceRequest> for NewInstanceInput {
             evolution_key: r.evolution_key,
             whatsapp_instance: r.whatsapp_instance,
             session_id_prefix: r.session_id_prefix,
+            agent_kind: r.agent_kind,
+            agent_options: r.agent_options,
             agent_api_url: r.agent_api_url,
-            agent_api_key: r.agent_api_key,
+            agent_api_key: r.agent_api_key.unwrap_or_default(),
             default_agent: r.default_agent,
             agent_timeout: r.agent_timeout,
             is_default: r.is_default,
@@ -133,10 +151,18 @@ pub struct UpdateInstanceRequest {
     /// New session prefix; empty string clears it.
     #[serde(default)]
     pub session_id_prefix: Option<String>,
+    /// New agent kind; its options start from `agent_options` (none when absent).
+    #[serde(default)]
+    pub agent_kind: Option<String>,
+    /// Options to set, together with `agent_kind`: the same kind merges them into the
+    /// stored options (`null` removes one), another kind starts from them.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub agent_options: Option<serde_json::Value>,
     /// New agent API URL.
     #[serde(default)]
     pub agent_api_url: Option<String>,
-    /// New agent API key.
+    /// New agent API key; empty string removes it (refused while the kind needs one).
     #[serde(default)]
     pub agent_api_key: Option<String>,
     /// New agent name.
@@ -160,6 +186,8 @@ impl From<UpdateInstanceRequest> for InstanceChangesInput {
             evolution_key: r.evolution_key,
             whatsapp_instance: r.whatsapp_instance,
             session_id_prefix: r.session_id_prefix,
+            agent_kind: r.agent_kind,
+            agent_options: r.agent_options,
             agent_api_url: r.agent_api_url,
             agent_api_key: r.agent_api_key,
             default_agent: r.default_agent,

@@ -180,7 +180,14 @@ fn run(config: ServerConfig, env: &Env) -> anyhow::Result<()> {
         config.api_key.clone(),
         config.trusted_proxies.clone(),
     )
-    .with_webhook_limits(WebhookLimits::from_settings(&config.pipeline));
+    .with_webhook_limits(WebhookLimits::from_settings(&config.pipeline))
+    .with_agent(
+        omnihub_agent::AgentBackends::new().context("cannot build the agent HTTP client")?,
+        (
+            config.pipeline.core.reply_max_chars,
+            config.pipeline.core.reply_max_parts,
+        ),
+    );
 
     let served = actix_web::rt::System::new().block_on(async move {
         let mut server = actix_web::HttpServer::new(move || app(state.clone()))

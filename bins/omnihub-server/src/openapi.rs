@@ -4,9 +4,10 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::dto::{CreateInstanceRequest, InstanceResponse, UpdateInstanceRequest};
+use crate::dto_agents::{ConversationResponse, TestAgentRequest, TestAgentResponse};
 use crate::dto_messages::{MessageDetail, MessageResponse};
 use crate::error::ErrorBody;
-use crate::handlers::{instances, messages, ops};
+use crate::handlers::{agents, instances, messages, ops};
 use crate::openapi_contract::Contract;
 
 /// The admin API under `/api/v1`.
@@ -21,15 +22,19 @@ use crate::openapi_contract::Contract;
         instances::delete,
         instances::set_default,
         instances::default_instance,
+        agents::list,
+        agents::reset,
+        agents::test_agent,
         messages::list,
         messages::get,
         messages::retry,
         ops::openapi,
     ),
-    components(schemas(InstanceResponse, CreateInstanceRequest, UpdateInstanceRequest, ErrorBody, MessageResponse, MessageDetail)),
+    components(schemas(InstanceResponse, CreateInstanceRequest, UpdateInstanceRequest, ErrorBody, MessageResponse, MessageDetail, ConversationResponse, TestAgentRequest, TestAgentResponse)),
     modifiers(&SecuritySchemes, &Contract),
     tags(
         (name = "instances", description = "WhatsApp numbers bound to agents"),
+        (name = "conversations", description = "Agent memory per chat, and trying an agent"),
         (name = "messages", description = "The message log"),
         (name = "meta", description = "This document")
     )
@@ -57,6 +62,7 @@ impl Modify for SecuritySchemes {
 /// OpenAPI requires (utoipa 5 writes `operation_id` for `operationId`).
 pub fn admin_api_document() -> Result<serde_json::Value, serde_json::Error> {
     let mut document = serde_json::to_value(AdminApiDoc::openapi())?;
+    crate::openapi_agents::constrain(&mut document);
     let paths = document
         .get_mut("paths")
         .and_then(serde_json::Value::as_object_mut);

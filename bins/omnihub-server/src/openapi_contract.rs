@@ -183,7 +183,9 @@ fn constrain_instance_body(body: &mut Object, update: bool) {
             "name" => text(schema, &rules::INSTANCE_NAME, false),
             "whatsapp_instance" | "default_agent" => text(schema, &rules::PATH_NAME, false),
             "agent_api_url" => text(schema, &rules::HTTP_URL, false),
-            "agent_api_key" => text(schema, &rules::SECRET, false),
+            // Empty means none (kinds that take no key); the per-kind branches require one
+            // for automagik and dify.
+            "agent_api_key" => text(schema, &rules::SECRET, true),
             "evolution_url" => text(schema, &rules::HTTP_URL, true),
             "evolution_key" => text(schema, &rules::SECRET, true),
             "session_id_prefix" => text(schema, &rules::SESSION_PREFIX, true),

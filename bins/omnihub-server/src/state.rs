@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use actix_web::web;
-use omnihub_core::{CoreError, Pipeline};
+use omnihub_agent::AgentBackends;
+use omnihub_core::{CoreError, Pipeline, PipelineConfig};
 use omnihub_db::{Database, DbError};
 use omnihub_domain::Secret;
 
@@ -21,6 +22,8 @@ pub struct AppState {
     metrics: Arc<Metrics>,
     trusted_proxies: Arc<[IpNet]>,
     webhook_limits: WebhookLimits,
+    agent: Option<AgentBackends>,
+    reply_limits: (usize, usize),
 }
 
 /// How webhook bodies are read: the per-body limits and the budget they share.
@@ -83,7 +86,32 @@ impl AppState {
             metrics,
             trusted_proxies: trusted_proxies.into(),
             webhook_limits: WebhookLimits::from_settings(&PipelineSettings::default()),
+            // Replaced by `with_agent` with the server's configuration.
+            agent: AgentBackends::new().ok(),
+            reply_limits: (
+                PipelineConfig::default().reply_max_chars,
+                PipelineConfig::default().reply_max_parts,
+            ),
         }
+    }
+
+    /// The agent clients test calls use, and the reply limits they apply.
+    pub fn with_agent(mut self, agent: AgentBackends, reply_limits: (usize, usize)) -> Self {
+        self.agent = Some(agent);
+        self.reply_limits = reply_limits;
+        self
+    }
+
+    /// The agent clients (for test calls; the pipeline has its own).
+    pub fn agent(&self) -> Result<&AgentBackends, ApiError> {
+        self.agent.as_ref().ok_or_else(|| {
+            ApiError::internal(std::io::Error::other("the agent HTTP client could not be built"))
+        })
+    }
+
+    /// Most characters and parts of one agent reply.
+    pub fn reply_limits(&self) -> (usize, usize) {
+        self.reply_limits
     }
 
     /// Sets how webhook bodies are read.

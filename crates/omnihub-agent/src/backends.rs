@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use omnihub_domain::{AgentKind, AgentReply, AgentTurn, InstanceConfig};
 
-use crate::{automagik, AgentError};
+use crate::{automagik, dify, flowise, n8n, openai, typebot, webhook, AgentError};
 
 /// Calls every instance's agent backend in the protocol the instance names. Cheap to clone;
 /// clones share the connection pool.
@@ -34,8 +34,15 @@ impl AgentBackends {
         instance: &InstanceConfig,
         turn: &AgentTurn<'_>,
     ) -> Result<AgentReply, AgentError> {
+        let http = &self.http;
         match instance.agent_kind {
-            AgentKind::Automagik => automagik::run(&self.http, instance, turn).await,
+            AgentKind::Automagik => automagik::run(http, instance, turn).await,
+            AgentKind::Openai => openai::run(http, instance, turn).await,
+            AgentKind::Dify => dify::run(http, instance, turn).await,
+            AgentKind::N8n => n8n::run(http, instance, turn).await,
+            AgentKind::Flowise => flowise::run(http, instance, turn).await,
+            AgentKind::Typebot => typebot::run(http, instance, turn).await,
+            AgentKind::Webhook => webhook::run(http, instance, turn).await,
         }
     }
 }

@@ -3,8 +3,11 @@
 //! gets an [`AgentReply`](omnihub_domain::AgentReply) back, whatever the backend speaks.
 //! The instance's [`AgentKind`](omnihub_domain::AgentKind) picks the protocol module.
 //!
-//! Protocols: [`automagik`] (`POST {agent_api_url}/api/v1/agent/{agent}/run`). Adding one is
-//! a module here and a variant of `AgentKind`; nothing in the pipeline changes.
+//! Protocols, one module each: [`automagik`], [`openai`] (Chat Completions, history kept by
+//! omnihub), [`dify`] (chat, agent and workflow apps), [`n8n`], [`flowise`], [`typebot`] and
+//! the generic [`webhook`] (Evolution Bot's contract). Adding one is a module here and a
+//! variant of `AgentKind`; nothing in the pipeline changes. Errors say whether they are worth
+//! retrying ([`AgentError::is_transient`]) and how long the backend asked to wait.
 //!
 //! ```
 //! use omnihub_agent::automagik::AgentRequest;
@@ -28,7 +31,15 @@
 
 pub mod automagik;
 mod backends;
+mod content;
+pub mod dify;
 mod error;
+pub mod flowise;
+mod http;
+pub mod n8n;
+pub mod openai;
+pub mod typebot;
+pub mod webhook;
 
 pub use backends::AgentBackends;
 pub use error::AgentError;

@@ -56,6 +56,7 @@ mod process_agent;
 mod process_steps;
 mod retry;
 mod split;
+mod trial;
 mod upkeep;
 pub mod write_health;
 
@@ -70,3 +71,4 @@ pub use pipeline::{Admission, Pipeline, PipelineBuilder};
 pub use ports::{AgentApi, MessengerApi};
 pub use retry::RetryPolicy;
 pub use split::{cap_reply, split_reply, CappedReply, MAX_PART_CHARS};
+pub use trial::{try_agent, Trial, TrialOutcome, TRIAL_CHAT};

@@ -36,8 +36,13 @@ pub(crate) struct Processor<A, M> {
 
 /// How a stage ended when it did not succeed.
 pub(crate) enum Stop {
-    /// A transient failure: try again later (or fail when attempts are used up).
-    Retry { stage: Stage, error: String },
+    /// A transient failure: try again later (or fail when attempts are used up), not before
+    /// `after` when the upstream asked for a wait (`Retry-After`).
+    Retry {
+        stage: Stage,
+        error: String,
+        after: Option<Duration>,
+    },
     /// A permanent failure.
     Fail { stage: Stage, error: String },
     /// The lease was lost or the database failed: another attempt will pick it up.
@@ -49,7 +54,11 @@ impl Stop {
     pub(crate) fn upstream(stage: Stage, transient: bool, error: &dyn std::fmt::Display) -> Self {
         let error = error.to_string();
         if transient {
-            Self::Retry { stage, error }
+            Self::Retry {
+                stage,
+                error,
+                after: None,
+            }
         } else {
             Self::Fail { stage, error }
         }
@@ -101,8 +110,9 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             .map_err(|stop| self.redacted(&record, stop));
         let result = match outcome {
             Ok(()) => Ok(()),
-            Err(Stop::Retry { stage, error }) if self.retry.allows_another(attempts) => {
-                let delay = self.retry.delay(attempts);
+            Err(Stop::Retry { stage, error, after }) if self.retry.allows_another(attempts) => {
+                // The backoff, or longer when the upstream asked for a longer wait.
+                let delay = self.retry.delay(attempts).max(after.unwrap_or_default());
                 tracing::info!(%stage, error = %error, retry_in_ms = delay.as_millis() as u64, "transient failure; will retry");
                 self.events.retried(stage);
                 let owner = self.owner.clone();
@@ -116,7 +126,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
                 .await
                 .map(drop)
             }
-            Err(Stop::Retry { stage, error } | Stop::Fail { stage, error }) => {
+            Err(Stop::Retry { stage, error, .. } | Stop::Fail { stage, error }) => {
                 self.fail(&record, stage, error).await
             }
             // The database refused to store this message's state for its content: retrying
@@ -144,7 +154,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             return stop;
         };
         let secrets = [
-            Some(instance.agent_api_key.expose()),
+            instance.agent_api_key.as_ref().map(|k| k.expose()),
             instance.evolution_key.as_ref().map(|k| k.expose()),
             instance.webhook_secret.as_ref().map(|k| k.expose()),
         ];
@@ -152,9 +162,10 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
         // NUL too: PostgreSQL cannot store it, and the error must be stored.
         let clean = |error: String| redact(&error, &secrets).replace('\0', "\u{FFFD}");
         match stop {
-            Stop::Retry { stage, error } => Stop::Retry {
+            Stop::Retry { stage, error, after } => Stop::Retry {
                 stage,
                 error: clean(error),
+                after,
             },
             Stop::Fail { stage, error } => Stop::Fail {
                 stage,

@@ -51,6 +51,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             session: &session,
             message: &record.inbound,
             state: state.as_ref(),
+            now: self.db.now(),
         };
         let started = Instant::now();
         let answer = self.agent.run(instance, &turn).await;
@@ -58,7 +59,16 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             .agent_call(started.elapsed().as_secs_f64(), answer.is_ok());
         let reply = match answer {
             Ok(reply) => reply,
-            Err(e) => return Err(Stop::upstream(Stage::Agent, e.is_transient(), &e)),
+            Err(e) => {
+                return Err(match Stop::upstream(Stage::Agent, e.is_transient(), &e) {
+                    Stop::Retry { stage, error, .. } => Stop::Retry {
+                        stage,
+                        error,
+                        after: e.retry_after(),
+                    },
+                    other => other,
+                })
+            }
         };
         // Whatever the backend, a person never receives an error page or terminal codes.
         if let Answer::Text(text) = &reply.answer {

@@ -2,7 +2,7 @@
 //! one conversation (memory, the backend's own session id), stored as JSON per
 //! (instance, session).
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
 
@@ -34,6 +34,17 @@ pub struct StateUpdate {
     pub state: Value,
 }
 
+/// One stored conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conversation {
+    /// The conversation (session) key.
+    pub session: String,
+    /// What the backend keeps between turns (history, its own conversation or session id).
+    pub state: Value,
+    /// When the state last changed (UTC).
+    pub updated_at: DateTime<Utc>,
+}
+
 /// Conversation states. Obtained from [`Database::conversations`].
 #[derive(Debug, Clone, Copy)]
 pub struct ConversationStore<'a> {
@@ -63,6 +74,47 @@ impl<'a> ConversationStore<'a> {
             })
         })
         .transpose()
+    }
+
+    /// The conversations of `instance`, most recently used first.
+    pub fn list(&self, instance: &str, offset: i64, limit: i64) -> Result<Vec<Conversation>, DbError> {
+        let rows: Vec<ConversationRow> = with_conn(self.db, |conn| {
+            Ok(c::conversations
+                .filter(c::instance_name.eq(instance))
+                .order((c::updated_at.desc(), c::session.asc()))
+                .offset(offset)
+                .limit(limit)
+                .select(ConversationRow::as_select())
+                .load(conn)?)
+        })?;
+        rows.into_iter()
+            .map(|row| {
+                let state = serde_json::from_str(&row.state).map_err(|e| DbError::Corrupt {
+                    entity: "conversation",
+                    key: format!("{instance}/{}", row.session),
+                    reason: format!("state is not JSON: {e}"),
+                })?;
+                Ok(Conversation {
+                    session: row.session,
+                    state,
+                    updated_at: Utc.from_utc_datetime(&row.updated_at),
+                })
+            })
+            .collect()
+    }
+
+    /// Forgets the state of `session` of `instance`: its next message starts a new
+    /// conversation. False when nothing was stored.
+    pub fn delete(&self, instance: &str, session: &str) -> Result<bool, DbError> {
+        let deleted = with_conn(self.db, |conn| {
+            Ok(diesel::delete(
+                c::conversations
+                    .filter(c::instance_name.eq(instance))
+                    .filter(c::session.eq(session)),
+            )
+            .execute(conn)?)
+        })?;
+        Ok(deleted > 0)
     }
 
     /// Stores `update` (replacing any earlier state of the conversation).

@@ -79,6 +79,10 @@ impl<'a> InstanceStore<'a> {
             write_tx(conn, |conn| {
                 lock_for_writes(conn, INSTANCE_WRITE_LOCK)?;
                 let current = find(conn, name.as_str())?.ok_or_else(|| not_found(name))?;
+                let agent = changes.agent_settings(&current)?;
+                changes
+                    .check_key(&current)
+                    .map_err(|e| DbError::Conflict(e.to_string()))?;
                 let now = now();
                 let only_default = InstanceChanges {
                     make_default: changes.make_default,
@@ -86,7 +90,7 @@ impl<'a> InstanceStore<'a> {
                 };
                 if *changes != only_default {
                     diesel::update(ic::instance_configs.filter(ic::id.eq(current.id)))
-                        .set(InstanceChangesRow::new(changes, now))
+                        .set(InstanceChangesRow::new(changes, agent.as_ref(), now))
                         .execute(conn)?;
                 }
                 if changes.make_default && !current.is_default {

@@ -55,7 +55,7 @@ mod url;
 pub use backlog::Backlog;
 pub use bootstrap::{bootstrap, BootstrapOutcome};
 pub use changes::{Change, Changed};
-pub use conversations::{ConversationStore, StateUpdate};
+pub use conversations::{Conversation, ConversationStore, StateUpdate};
 pub use database::{embedded_migration_versions, Database, PoolOptions, PoolState};
 pub use error::DbError;
 pub use instances::{DeleteOutcome, InstanceStore};

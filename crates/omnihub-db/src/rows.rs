@@ -3,8 +3,8 @@
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use diesel::prelude::*;
 use omnihub_domain::{
-    webhook_secret, AgentTimeout, DomainError, HttpUrl, InstanceChanges, InstanceConfig, InstanceName,
-    NewInstance, PathName, Secret,
+    webhook_secret, AgentKind, AgentOptions, AgentTimeout, DomainError, HttpUrl, InstanceChanges,
+    InstanceConfig, InstanceName, NewInstance, PathName, Secret,
 };
 
 use crate::schema::instance_configs;
@@ -30,6 +30,7 @@ pub(crate) struct InstanceRow {
     pub updated_at: NaiveDateTime,
     pub webhook_secret: Option<String>,
     pub agent_kind: String,
+    pub agent_options: String,
 }
 
 impl TryFrom<InstanceRow> for InstanceConfig {
@@ -38,6 +39,7 @@ impl TryFrom<InstanceRow> for InstanceConfig {
     fn try_from(row: InstanceRow) -> Result<Self, DbError> {
         let key = row.name.clone();
         let convert = move || -> Result<InstanceConfig, DomainError> {
+            let agent_kind: AgentKind = row.agent_kind.parse()?;
             Ok(InstanceConfig {
                 id: row.id,
                 name: InstanceName::parse(row.name)?,
@@ -48,9 +50,13 @@ impl TryFrom<InstanceRow> for InstanceConfig {
                 },
                 whatsapp_instance: PathName::parse("whatsapp_instance", row.whatsapp_instance)?,
                 session_id_prefix: row.session_id_prefix.filter(|p| !p.is_empty()),
-                agent_kind: row.agent_kind.parse()?,
+                agent_kind,
+                agent_options: stored_options(agent_kind, &row.agent_options)?,
                 agent_api_url: HttpUrl::parse("agent_api_url", row.agent_api_url)?,
-                agent_api_key: Secret::parse("agent_api_key", row.agent_api_key)?,
+                agent_api_key: match row.agent_api_key.as_str() {
+                    "" => None,
+                    _ => Some(Secret::parse("agent_api_key", row.agent_api_key)?),
+                },
                 default_agent: PathName::parse("default_agent", row.default_agent)?,
                 agent_timeout: AgentTimeout::from_secs(i64::from(row.agent_timeout))?,
                 is_default: row.is_default,
@@ -85,6 +91,7 @@ pub(crate) struct NewInstanceRow<'a> {
     pub updated_at: NaiveDateTime,
     pub webhook_secret: Option<&'a str>,
     pub agent_kind: &'a str,
+    pub agent_options: String,
 }
 
 impl<'a> NewInstanceRow<'a> {
@@ -96,14 +103,15 @@ impl<'a> NewInstanceRow<'a> {
             whatsapp_instance: new.whatsapp_instance.as_str(),
             session_id_prefix: new.session_id_prefix.as_deref(),
             agent_api_url: new.agent_api_url.as_str(),
-            agent_api_key: new.agent_api_key.expose(),
+            agent_api_key: new.agent_api_key.as_ref().map_or("", Secret::expose),
             default_agent: new.default_agent.as_str(),
             agent_timeout: timeout_column(new.agent_timeout),
             is_default,
             created_at: now,
             updated_at: now,
             webhook_secret: new.webhook_secret.as_ref().map(Secret::expose),
-            agent_kind: omnihub_domain::AgentKind::default().as_str(),
+            agent_kind: new.agent_kind.as_str(),
+            agent_options: new.agent_options.to_stored().to_string(),
         }
     }
 }
@@ -126,6 +134,7 @@ impl<'a> NewInstanceRow<'a> {
             updated_at: row.updated_at,
             webhook_secret: row.webhook_secret.as_deref(),
             agent_kind: &row.agent_kind,
+            agent_options: row.agent_options.clone(),
         }
     }
 }
@@ -143,11 +152,19 @@ pub(crate) struct InstanceChangesRow<'a> {
     pub default_agent: Option<&'a str>,
     pub agent_timeout: Option<i32>,
     pub webhook_secret: Option<Option<&'a str>>,
+    pub agent_kind: Option<&'static str>,
+    pub agent_options: Option<String>,
     pub updated_at: NaiveDateTime,
 }
 
 impl<'a> InstanceChangesRow<'a> {
-    pub(crate) fn new(changes: &'a InstanceChanges, now: NaiveDateTime) -> Self {
+    /// The columns `changes` sets; `agent` is the kind and options it resolves to (see
+    /// [`InstanceChanges::agent_settings`]).
+    pub(crate) fn new(
+        changes: &'a InstanceChanges,
+        agent: Option<&(AgentKind, AgentOptions)>,
+        now: NaiveDateTime,
+    ) -> Self {
         Self {
             evolution_url: changes
                 .evolution_url
@@ -160,15 +177,31 @@ impl<'a> InstanceChangesRow<'a> {
             whatsapp_instance: changes.whatsapp_instance.as_ref().map(PathName::as_str),
             session_id_prefix: changes.session_id_prefix.as_ref().map(|p| p.as_deref()),
             agent_api_url: changes.agent_api_url.as_ref().map(HttpUrl::as_str),
-            agent_api_key: changes.agent_api_key.as_ref().map(Secret::expose),
+            agent_api_key: changes
+                .agent_api_key
+                .as_ref()
+                .map(|key| key.as_ref().map_or("", Secret::expose)),
             default_agent: changes.default_agent.as_ref().map(PathName::as_str),
             agent_timeout: changes.agent_timeout.map(timeout_column),
             webhook_secret: changes
                 .webhook_secret
                 .as_ref()
                 .map(|s| s.as_ref().map(Secret::expose)),
+            agent_kind: agent.map(|(kind, _)| kind.as_str()),
+            agent_options: agent.map(|(_, options)| options.to_stored().to_string()),
             updated_at: now,
         }
+    }
+}
+
+/// Stored options, re-validated for the stored kind.
+fn stored_options(kind: AgentKind, text: &str) -> Result<AgentOptions, DomainError> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(map)) => AgentOptions::parse(kind, &map),
+        _ => Err(DomainError::invalid(
+            "agent_options",
+            "stored options are not a JSON object",
+        )),
     }
 }
 

@@ -17,6 +17,7 @@ diesel::table! {
         updated_at -> Timestamp,
         webhook_secret -> Nullable<Text>,
         agent_kind -> Text,
+        agent_options -> Text,
     }
 }
 

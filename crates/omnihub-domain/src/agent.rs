@@ -5,6 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -17,25 +18,56 @@ pub enum AgentKind {
     /// Automagik agents: `POST {url}/api/v1/agent/{agent}/run` with `x-api-key`.
     #[default]
     Automagik,
+    /// OpenAI-compatible Chat Completions (OpenAI, Ollama, vLLM, LiteLLM, OpenRouter); omnihub
+    /// keeps the history.
+    Openai,
+    /// A Dify app (chat, agent or workflow); Dify keeps the conversation, omnihub its id.
+    Dify,
+    /// An n8n workflow behind a Webhook node (Evolution's n8n body).
+    N8n,
+    /// A Flowise chatflow (`/api/v1/prediction/{id}`).
+    Flowise,
+    /// A published Typebot (`startChat` / `continueChat`); omnihub keeps the session id.
+    Typebot,
+    /// Any HTTP endpoint speaking Evolution Bot's generic webhook contract.
+    Webhook,
 }
 
 impl AgentKind {
     /// Every kind omnihub speaks.
-    pub const ALL: [Self; 1] = [Self::Automagik];
+    pub const ALL: [Self; 7] = [
+        Self::Automagik,
+        Self::Openai,
+        Self::Dify,
+        Self::N8n,
+        Self::Flowise,
+        Self::Typebot,
+        Self::Webhook,
+    ];
 
     /// The stored spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Automagik => "automagik",
+            Self::Openai => "openai",
+            Self::Dify => "dify",
+            Self::N8n => "n8n",
+            Self::Flowise => "flowise",
+            Self::Typebot => "typebot",
+            Self::Webhook => "webhook",
         }
+    }
+
+    /// Whether the backend cannot be called without `agent_api_key` (the others send it
+    /// only when it is set).
+    pub fn needs_key(self) -> bool {
+        matches!(self, Self::Automagik | Self::Dify)
     }
 
     /// Whether the protocol keeps its conversation memory in omnihub (the pipeline then
     /// loads the stored state before each turn) rather than in the backend.
     pub fn keeps_state(self) -> bool {
-        match self {
-            Self::Automagik => false,
-        }
+        matches!(self, Self::Openai | Self::Dify | Self::Typebot)
     }
 }
 
@@ -43,10 +75,12 @@ impl FromStr for AgentKind {
     type Err = DomainError;
 
     fn from_str(text: &str) -> Result<Self, DomainError> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == text)
-            .ok_or_else(|| DomainError::invalid("agent_kind", "must be automagik"))
+        Self::ALL.into_iter().find(|k| k.as_str() == text).ok_or_else(|| {
+            DomainError::invalid(
+                "agent_kind",
+                "must be one of automagik, openai, dify, n8n, flowise, typebot, webhook",
+            )
+        })
     }
 }
 
@@ -72,12 +106,15 @@ pub struct AgentTurn<'a> {
     /// The conversation's stored state (memory, a backend's session id…), as the backend
     /// returned it in [`AgentReply::state`] last time; `None` for a new conversation.
     pub state: Option<&'a Value>,
+    /// The time of the call, from the pipeline's clock: protocols whose sessions expire
+    /// (Typebot) compare it with the state's last use.
+    pub now: DateTime<Utc>,
 }
 
 /// What the agent wants sent back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
-    /// Send this text (the pipeline splits it into WhatsApp-sized parts).
+    /// Send this text (the pipeline splits it into WhatsApp-sized parts, one per paragraph).
     Text(String),
     /// Send nothing; the reason is recorded on the message.
     NoReply(String),
@@ -122,7 +159,10 @@ mod tests {
 
     #[test]
     fn kinds_round_trip_and_unknown_kinds_name_the_field() {
-        assert_eq!("automagik".parse::<AgentKind>().ok(), Some(AgentKind::Automagik));
+        for kind in AgentKind::ALL {
+            assert_eq!(kind.as_str().parse::<AgentKind>().ok(), Some(kind));
+        }
+        assert!(AgentKind::Openai.keeps_state() && !AgentKind::N8n.keeps_state());
         assert_eq!(AgentKind::default().to_string(), "automagik");
         assert_eq!("dify-ish".parse::<AgentKind>().unwrap_err().field(), "agent_kind");
     }

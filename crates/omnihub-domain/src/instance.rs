@@ -1,11 +1,10 @@
 //! The instance aggregate: one WhatsApp number bound to one agent backend.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
-use crate::{
-    parse_session_prefix, AgentKind, AgentTimeout, DomainError, HttpUrl, InstanceName, PathName, Secret,
-};
+use crate::{AgentKind, AgentOptions, AgentTimeout, DomainError, HttpUrl, InstanceName, PathName, Secret};
 
 /// A stored instance, as read from the database.
 ///
@@ -24,14 +23,14 @@ pub struct InstanceConfig {
     pub whatsapp_instance: PathName,
     /// Prefix of agent session names; `None` means `{name}_`.
     pub session_id_prefix: Option<String>,
-    /// The protocol the agent backend speaks. Not serialized while Automagik is the only
-    /// kind, so the API and CLI output stay as they were.
-    #[serde(skip_serializing)]
+    /// The protocol the agent backend speaks.
     pub agent_kind: AgentKind,
+    /// Kind-specific settings (secrets masked when serialized).
+    pub agent_options: AgentOptions,
     /// Base URL of the agent API.
     pub agent_api_url: HttpUrl,
-    /// Agent API key (`x-api-key` header).
-    pub agent_api_key: Secret,
+    /// Agent API key; `None` for a backend that needs none (see [`AgentKind::needs_key`]).
+    pub agent_api_key: Option<Secret>,
     /// The agent that answers this instance's messages.
     pub default_agent: PathName,
     /// How long to wait for the agent.
@@ -47,6 +46,17 @@ pub struct InstanceConfig {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Refuses a missing key for a kind that cannot work without one.
+pub(crate) fn require_key(kind: AgentKind, key: Option<&Secret>) -> Result<(), DomainError> {
+    if key.is_none() && kind.needs_key() {
+        return Err(DomainError::missing(
+            "agent_api_key",
+            format!("agent_kind {kind} needs the backend's API key"),
+        ));
+    }
+    Ok(())
+}
+
 /// A validated instance to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewInstance {
@@ -60,10 +70,14 @@ pub struct NewInstance {
     pub whatsapp_instance: PathName,
     /// Prefix of agent session names.
     pub session_id_prefix: Option<String>,
+    /// The protocol the agent backend speaks.
+    pub agent_kind: AgentKind,
+    /// Kind-specific settings, validated for `agent_kind`.
+    pub agent_options: AgentOptions,
     /// Base URL of the agent API.
     pub agent_api_url: HttpUrl,
-    /// Agent API key.
-    pub agent_api_key: Secret,
+    /// Agent API key, when the backend takes one.
+    pub agent_api_key: Option<Secret>,
     /// The agent that answers.
     pub default_agent: PathName,
     /// How long to wait for the agent.
@@ -85,10 +99,15 @@ pub struct InstanceChanges {
     pub whatsapp_instance: Option<PathName>,
     /// New session prefix; `Some(None)` clears it.
     pub session_id_prefix: Option<Option<String>>,
+    /// New agent kind; its options start empty unless `agent_options` gives them.
+    pub agent_kind: Option<AgentKind>,
+    /// Options to set (a `null` value removes one), validated against the resulting kind by
+    /// [`InstanceChanges::agent_settings`] once the stored instance is known.
+    pub agent_options: Option<Map<String, Value>>,
     /// New agent API URL.
     pub agent_api_url: Option<HttpUrl>,
-    /// New agent API key.
-    pub agent_api_key: Option<Secret>,
+    /// New agent API key; `Some(None)` removes it (kinds that need none).
+    pub agent_api_key: Option<Option<Secret>>,
     /// New agent name.
     pub default_agent: Option<PathName>,
     /// New agent timeout.
@@ -104,173 +123,40 @@ impl InstanceChanges {
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
     }
-}
 
-/// Unvalidated fields of a new instance, as an admin types them (CLI flags or API JSON).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewInstanceInput {
-    /// See [`NewInstance::name`].
-    pub name: String,
-    /// Empty or absent: not configured yet.
-    #[serde(default)]
-    pub evolution_url: Option<String>,
-    /// Empty or absent: not configured yet.
-    #[serde(default)]
-    pub evolution_key: Option<String>,
-    /// Required.
-    pub whatsapp_instance: String,
-    /// Empty or absent: no prefix.
-    #[serde(default)]
-    pub session_id_prefix: Option<String>,
-    /// Required.
-    pub agent_api_url: String,
-    /// Required.
-    pub agent_api_key: String,
-    /// Required.
-    pub default_agent: String,
-    /// Seconds; absent means 60.
-    #[serde(default)]
-    pub agent_timeout: Option<i64>,
-    /// Absent means false.
-    #[serde(default)]
-    pub is_default: Option<bool>,
-    /// Empty or absent: webhooks need no token.
-    #[serde(default)]
-    pub webhook_secret: Option<String>,
-}
+    /// The agent kind and options `current` has after this update, validated; `None` when
+    /// the update touches neither. A new kind starts from the given options; the same kind
+    /// merges them into the stored ones (a `null` removes one).
+    pub fn agent_settings(
+        &self,
+        current: &InstanceConfig,
+    ) -> Result<Option<(AgentKind, AgentOptions)>, DomainError> {
+        let Some(kind) = self.agent_kind else {
+            return Ok(None);
+        };
+        let given = self.agent_options.clone().unwrap_or_default();
+        AgentOptions::check_given(kind, &given)?;
+        let options = if kind == current.agent_kind {
+            current.agent_options.merged(kind, &given)?
+        } else {
+            let given: Map<String, Value> = given.into_iter().filter(|(_, v)| !v.is_null()).collect();
+            AgentOptions::parse(kind, &given)?
+        };
+        Ok(Some((kind, options)))
+    }
 
-impl NewInstanceInput {
-    /// Checks every rule and returns the first broken one.
-    pub fn validate(self) -> Result<NewInstance, DomainError> {
-        Ok(NewInstance {
-            name: InstanceName::parse(self.name)?,
-            evolution_url: HttpUrl::parse_optional("evolution_url", self.evolution_url)?,
-            evolution_key: optional_secret("evolution_key", self.evolution_key)?,
-            whatsapp_instance: PathName::parse("whatsapp_instance", self.whatsapp_instance)?,
-            session_id_prefix: parse_session_prefix(self.session_id_prefix)?,
-            agent_api_url: HttpUrl::parse("agent_api_url", self.agent_api_url)?,
-            agent_api_key: Secret::parse("agent_api_key", self.agent_api_key)?,
-            default_agent: PathName::parse("default_agent", self.default_agent)?,
-            agent_timeout: self
-                .agent_timeout
-                .map(AgentTimeout::from_secs)
-                .transpose()?
-                .unwrap_or_default(),
-            is_default: self.is_default.unwrap_or(false),
-            webhook_secret: webhook_secret(self.webhook_secret)?,
-        })
+    /// Refuses an update that would leave a kind needing a key without one. This depends on
+    /// what is stored, so the store reports it as a conflict rather than bad input.
+    pub fn check_key(&self, current: &InstanceConfig) -> Result<(), DomainError> {
+        let kind = self.agent_kind.unwrap_or(current.agent_kind);
+        let key = self.agent_api_key.as_ref().unwrap_or(&current.agent_api_key);
+        require_key(kind, key.as_ref())
     }
 }
 
-/// Unvalidated fields of a partial update; absent fields stay as they are.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InstanceChangesInput {
-    /// Empty string clears it.
-    #[serde(default)]
-    pub evolution_url: Option<String>,
-    /// Empty string clears it.
-    #[serde(default)]
-    pub evolution_key: Option<String>,
-    /// New Evolution instance name.
-    #[serde(default)]
-    pub whatsapp_instance: Option<String>,
-    /// Empty string clears it.
-    #[serde(default)]
-    pub session_id_prefix: Option<String>,
-    /// New agent API URL.
-    #[serde(default)]
-    pub agent_api_url: Option<String>,
-    /// New agent API key.
-    #[serde(default)]
-    pub agent_api_key: Option<String>,
-    /// New agent name.
-    #[serde(default)]
-    pub default_agent: Option<String>,
-    /// New timeout in seconds.
-    #[serde(default)]
-    pub agent_timeout: Option<i64>,
-    /// `true` makes the instance the default; `false` is refused (make another one the
-    /// default instead), because the legacy webhook route needs a default.
-    #[serde(default)]
-    pub is_default: Option<bool>,
-    /// New webhook token; empty string removes it.
-    #[serde(default)]
-    pub webhook_secret: Option<String>,
-}
+mod input;
 
-impl InstanceChangesInput {
-    /// Checks every given field and returns the first broken rule.
-    pub fn validate(self) -> Result<InstanceChanges, DomainError> {
-        if self.is_default == Some(false) {
-            return Err(DomainError::invalid(
-                "is_default",
-                "can only be set to true; make another instance the default instead",
-            ));
-        }
-        Ok(InstanceChanges {
-            evolution_url: self
-                .evolution_url
-                .map(|v| HttpUrl::parse_optional("evolution_url", Some(v)))
-                .transpose()?,
-            evolution_key: self
-                .evolution_key
-                .map(|v| optional_secret("evolution_key", Some(v)))
-                .transpose()?,
-            whatsapp_instance: self
-                .whatsapp_instance
-                .map(|v| PathName::parse("whatsapp_instance", v))
-                .transpose()?,
-            session_id_prefix: self
-                .session_id_prefix
-                .map(|v| parse_session_prefix(Some(v)))
-                .transpose()?,
-            agent_api_url: self
-                .agent_api_url
-                .map(|v| HttpUrl::parse("agent_api_url", v))
-                .transpose()?,
-            agent_api_key: self
-                .agent_api_key
-                .map(|v| Secret::parse("agent_api_key", v))
-                .transpose()?,
-            default_agent: self
-                .default_agent
-                .map(|v| PathName::parse("default_agent", v))
-                .transpose()?,
-            agent_timeout: self.agent_timeout.map(AgentTimeout::from_secs).transpose()?,
-            webhook_secret: self.webhook_secret.map(|v| webhook_secret(Some(v))).transpose()?,
-            make_default: self.is_default == Some(true),
-        })
-    }
-}
-
-/// The shortest webhook token accepted: it is the only thing between the internet and a
-/// paid agent call.
-pub const WEBHOOK_SECRET_MIN_LEN: usize = 16;
-
-/// Validates an optional webhook token: empty means none; otherwise 16+ characters.
-pub fn webhook_secret(value: Option<String>) -> Result<Option<Secret>, DomainError> {
-    let secret = optional_secret("webhook_secret", value)?;
-    if secret
-        .as_ref()
-        .is_some_and(|s| !crate::rules::WEBHOOK_SECRET.allows(s.expose()))
-    {
-        return Err(DomainError::invalid(
-            "webhook_secret",
-            "must be at least 16 characters",
-        ));
-    }
-    Ok(secret)
-}
-
-fn optional_secret(field: &'static str, value: Option<String>) -> Result<Option<Secret>, DomainError> {
-    match value {
-        None => Ok(None),
-        Some(v) if v.is_empty() => Ok(None),
-        Some(v) => Secret::parse(field, v).map(Some),
-    }
-}
+pub use input::{webhook_secret, InstanceChangesInput, NewInstanceInput, WEBHOOK_SECRET_MIN_LEN};
 
 #[cfg(test)]
 mod tests;

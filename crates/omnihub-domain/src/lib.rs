@@ -28,6 +28,7 @@
 //! ```
 
 mod agent;
+mod agent_options;
 mod clock;
 mod error;
 pub mod hygiene;
@@ -41,13 +42,19 @@ mod seed;
 mod values;
 
 pub use agent::{AgentKind, AgentReply, AgentTurn, Answer};
+pub use agent_options::{
+    options_of, AgentOptions, DifyAppType, DEFAULT_HISTORY_TURNS, DEFAULT_TYPEBOT_EXPIRE_MINUTES,
+    DEFAULT_WORKFLOW_OUTPUT, MAX_INPUTS,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::DomainError;
 pub use instance::{
     webhook_secret, InstanceChanges, InstanceChangesInput, InstanceConfig, NewInstance, NewInstanceInput,
     WEBHOOK_SECRET_MIN_LEN,
 };
-pub use message::{phone_from_jid, session_name, InboundMessage, Media, MessageContent, MessageKind};
+pub use message::{
+    phone_from_jid, session_name, sessions_for_chat, InboundMessage, Media, MessageContent, MessageKind,
+};
 pub use name::{parse_session_prefix, InstanceName, PathName, INSTANCE_NAME_MAX};
 pub use record::{MessageRecord, MessageStatus, Stage};
 pub use secret::Secret;

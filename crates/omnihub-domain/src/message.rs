@@ -172,6 +172,41 @@ pub fn session_name(instance: &str, session_id_prefix: Option<&str>, message: &I
     }
 }
 
+/// The sessions `chat` may name when an admin resets a conversation: `chat` itself (a
+/// session as listed), and the session a direct message from that chat (a JID, or a phone
+/// number's JID) is answered in.
+pub fn sessions_for_chat(instance: &str, session_id_prefix: Option<&str>, chat: &str) -> Vec<String> {
+    let jid = if chat.contains('@') {
+        chat.to_owned()
+    } else {
+        let digits: String = chat.chars().filter(char::is_ascii_digit).collect();
+        if digits.is_empty() {
+            return vec![chat.to_owned()];
+        }
+        format!("{digits}@s.whatsapp.net")
+    };
+    let message = InboundMessage {
+        message_id: String::new(),
+        chat_id: jid.clone(),
+        author: None,
+        sender_name: None,
+        phone: phone_from_jid(&jid),
+        timestamp: None,
+        content: MessageContent {
+            kind: MessageKind::Text,
+            text: String::new(),
+            quoted: None,
+            media: None,
+        },
+    };
+    let derived = session_name(instance, session_id_prefix, &message);
+    let mut sessions = vec![chat.to_owned()];
+    if derived != chat {
+        sessions.push(derived);
+    }
+    sessions
+}
+
 /// Digits of a phone JID (`5511999@s.whatsapp.net` → `5511999`); `None` for LIDs, groups
 /// and anything that is not a plain phone JID. No country code is ever guessed.
 pub fn phone_from_jid(jid: &str) -> Option<String> {

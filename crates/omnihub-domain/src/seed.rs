@@ -47,6 +47,9 @@ pub fn seed_instance_from_env(
         evolution_key: var("EVOLUTION_API_KEY"),
         whatsapp_instance: var("WHATSAPP_INSTANCE").unwrap_or_else(|| "dev_wpp".to_owned()),
         session_id_prefix: var("SESSION_ID_PREFIX"),
+        // The seed's instance is an Automagik one, as it always was.
+        agent_kind: None,
+        agent_options: None,
         agent_api_url,
         agent_api_key: var("AGENT_API_KEY").unwrap_or_default(),
         default_agent: var("DEFAULT_AGENT_NAME").unwrap_or_else(|| "simple_agent".to_owned()),

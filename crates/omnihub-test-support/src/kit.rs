@@ -64,6 +64,43 @@ impl InstanceBuilder {
         self
     }
 
+    /// Its agent speaks `kind` (`openai`, `dify`, …) with these `agent_options`.
+    pub fn kind(mut self, kind: &str, options: Value) -> Self {
+        self.input.agent_kind = Some(kind.into());
+        self.input.agent_options = Some(options);
+        self
+    }
+
+    /// Its agent takes no key.
+    pub fn no_key(mut self) -> Self {
+        self.input.agent_api_key = String::new();
+        self
+    }
+
+    /// The instance as if stored (id 1, created now), for calling a backend directly.
+    pub fn config(self) -> omnihub_domain::InstanceConfig {
+        let new = self.input.validate().expect("the test instance is valid");
+        let now = chrono::Utc::now();
+        omnihub_domain::InstanceConfig {
+            id: 1,
+            name: new.name,
+            evolution_url: new.evolution_url,
+            evolution_key: new.evolution_key,
+            whatsapp_instance: new.whatsapp_instance,
+            session_id_prefix: new.session_id_prefix,
+            agent_kind: new.agent_kind,
+            agent_options: new.agent_options,
+            agent_api_url: new.agent_api_url,
+            agent_api_key: new.agent_api_key,
+            default_agent: new.default_agent,
+            agent_timeout: new.agent_timeout,
+            is_default: new.is_default,
+            webhook_secret: new.webhook_secret,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// The input, for the store or the domain's validation.
     pub fn input(self) -> NewInstanceInput {
         self.input
@@ -79,6 +116,15 @@ impl InstanceBuilder {
             "agent_api_key": i.agent_api_key,
             "default_agent": i.default_agent,
         });
+        if let Some(kind) = i.agent_kind {
+            body["agent_kind"] = json!(kind);
+        }
+        if let Some(options) = i.agent_options {
+            body["agent_options"] = options;
+        }
+        if i.agent_api_key.is_empty() {
+            body.as_object_mut().map(|b| b.remove("agent_api_key"));
+        }
         for (key, value) in [
             ("evolution_url", i.evolution_url),
             ("evolution_key", i.evolution_key),

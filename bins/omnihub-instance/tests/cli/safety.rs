@@ -68,7 +68,11 @@ fn secrets_are_read_from_files_standard_input_and_the_environment() {
         String::from_utf8_lossy(&output.stderr)
     );
     let instance = stored(dir.path(), "shop");
-    assert_eq!(instance.agent_api_key.expose(), AGENT_KEY, "without the newline");
+    assert_eq!(
+        instance.agent_api_key.as_ref().unwrap().expose(),
+        AGENT_KEY,
+        "without the newline"
+    );
     assert_eq!(instance.evolution_key.unwrap().expose(), EVOLUTION_KEY);
     assert_eq!(
         instance.webhook_secret.unwrap().expose(),
@@ -83,7 +87,7 @@ fn secrets_are_read_from_files_standard_input_and_the_environment() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
-        stored(dir.path(), "shop").agent_api_key.expose(),
+        stored(dir.path(), "shop").agent_api_key.unwrap().expose(),
         "agent-key-from-env-0123"
     );
 

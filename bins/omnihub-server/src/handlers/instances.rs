@@ -13,7 +13,7 @@ use crate::state::AppState;
 pub const MAX_LIMIT: i64 = 1000;
 
 /// A path name that cannot be an instance name cannot exist either: 404, not 422.
-fn path_name(name: &str) -> Result<InstanceName, ApiError> {
+pub(crate) fn path_name(name: &str) -> Result<InstanceName, ApiError> {
     InstanceName::parse(name).map_err(|_| ApiError::NotFound(format!("instance '{name}' not found")))
 }
 

@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per resource.
 
+pub mod agents;
 pub mod instances;
 pub mod messages;
 pub mod ops;

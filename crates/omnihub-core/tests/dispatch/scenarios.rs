@@ -104,7 +104,9 @@ async fn transient_agent_failures_are_retried_then_succeed(test_db: &TestDb) {
         .then(Err(AgentError::Timeout(1)))
         .then(Err(AgentError::Status {
             status: 503,
-            body: "busy".into(),
+            backend: omnihub_domain::AgentKind::Automagik,
+            message: "busy".into(),
+            retry_after: None,
         }))
         .then(Ok("finally"));
     let id = accept(&w.db, "a", &text_message("M1", "1@s.whatsapp.net", "hi"));
@@ -126,7 +128,9 @@ async fn permanent_agent_failure_fails_with_an_apology(test_db: &TestDb) {
     let w = world(test_db);
     w.agent.then(Err(AgentError::Status {
         status: 400,
-        body: "bad request".into(),
+        backend: omnihub_domain::AgentKind::Automagik,
+        message: "bad request".into(),
+        retry_after: None,
     }));
     let id = accept(&w.db, "a", &text_message("M1", "1@s.whatsapp.net", "hi"));
     run_until_finished(&w, fast_config("d1"), 1).await;

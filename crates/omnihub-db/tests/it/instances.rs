@@ -53,7 +53,10 @@ pub mod scenarios {
         assert_eq!(store.list(1, 1).unwrap()[0].name.as_str(), "alpha");
         let got = store.get(&name("alpha")).unwrap();
         assert_eq!(got.whatsapp_instance.as_str(), "wa_alpha");
-        assert_eq!(got.agent_api_key.expose(), "agent-key-alpha-0123456789");
+        assert_eq!(
+            got.agent_api_key.as_ref().unwrap().expose(),
+            "agent-key-alpha-0123456789"
+        );
         assert_eq!(got.agent_timeout.secs(), 60);
         assert_eq!(got.evolution_url, None);
         let outcome = store.delete(&name("alpha"), false).unwrap();

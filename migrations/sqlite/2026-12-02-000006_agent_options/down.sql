@@ -1,0 +1,1 @@
+ALTER TABLE instance_configs DROP COLUMN agent_options;
