@@ -218,7 +218,12 @@ fn flag_error(err: DomainError) -> anyhow::Error {
     } else {
         "invalid"
     };
-    anyhow::anyhow!("{verb} {flag}: {rule}")
+    let hint = if field == "agent_api_key" && verb == "missing" {
+        " (give it as --agent-api-key-file PATH ('-' for standard input), OMNIHUB_AGENT_API_KEY or --agent-api-key KEY)"
+    } else {
+        ""
+    };
+    anyhow::anyhow!("{verb} {flag}: {rule}{hint}")
 }
 
 fn delete(

@@ -7,6 +7,7 @@
 //! database from it and drops it when the value is dropped. `make test` skips those tests
 //! (by name) when the variable is unset, so a missing server is reported, never hidden.
 
+pub mod agents;
 mod closing_server;
 mod fake_http;
 mod kit;

@@ -104,6 +104,8 @@ fn json_output_has_every_column_with_masked_keys() {
         [
             "agent_api_key",
             "agent_api_url",
+            "agent_kind",
+            "agent_options",
             "agent_timeout",
             "created_at",
             "default_agent",

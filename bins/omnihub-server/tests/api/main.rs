@@ -12,6 +12,8 @@ macro_rules! on_both_engines {
     ($($scenarios:tt)*) => { omnihub_test_support::on_both_engines!($($scenarios)*); };
 }
 
+mod agent_admin;
+mod agent_kinds;
 mod binary;
 mod flow;
 mod hardening_limits;

@@ -106,6 +106,8 @@ pub fn instance_lifecycle_through_every_route(api: &dyn Api) {
         [
             "agent_api_key",
             "agent_api_url",
+            "agent_kind",
+            "agent_options",
             "agent_timeout",
             "created_at",
             "default_agent",
@@ -216,14 +218,17 @@ pub fn openapi_lists_every_admin_route_and_parses(api: &dyn Api) {
         routes,
         [
             "DELETE /api/v1/instances/{name}",
+            "DELETE /api/v1/instances/{name}/conversations/{chat}",
             "GET /api/v1/default-instance",
             "GET /api/v1/instances",
             "GET /api/v1/instances/{name}",
+            "GET /api/v1/instances/{name}/conversations",
             "GET /api/v1/messages",
             "GET /api/v1/messages/{id}",
             "GET /api/v1/openapi.json",
             "POST /api/v1/instances",
             "POST /api/v1/instances/{name}/set-default",
+            "POST /api/v1/instances/{name}/test-agent",
             "POST /api/v1/messages/{id}/retry",
             "PUT /api/v1/instances/{name}",
         ]

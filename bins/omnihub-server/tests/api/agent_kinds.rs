@@ -1,0 +1,309 @@
+//! Every agent kind through the real server binary: the exact calls each backend gets, the
+//! second message of a chat carrying the stored memory, errors classified (transient retried,
+//! permanent → apology, never the provider's text), memory surviving a restart and a SIGKILL
+//! mid-call, and the admin routes (bad options → 422, conversations, test-agent).
+
+use omnihub_test_support::agents::{every_protocol_agent, prefix};
+use omnihub_test_support::{FakeHttp, InstanceBuilder, Reply, TestDb};
+use serde_json::{json, Value};
+
+use crate::flow::{finished, log, ok_evolution, post_webhook, start, text_webhook, texts, wait_until};
+use crate::support::{Api, Req, ServerProcess};
+
+on_both_engines!(
+    every_kind_answers_a_chat_and_its_second_message_carries_the_memory,
+    transient_agent_errors_are_retried_and_permanent_ones_get_the_apology_only,
+    openai_memory_survives_a_restart_and_a_sigkill_mid_call,
+);
+
+const KINDS: [&str; 6] = ["openai", "dify", "n8n", "flowise", "typebot", "webhook"];
+const CHAT: &str = "5511988887777@s.whatsapp.net";
+
+/// Creates instance `name` of `kind` whose backend is `url`, on Evolution instance `wa_{name}`.
+pub fn create_kind(
+    server: &ServerProcess,
+    name: &str,
+    kind: &str,
+    url: &str,
+    evolution: &FakeHttp,
+    options: Value,
+) {
+    let body = InstanceBuilder::new(name)
+        .agent(url)
+        .evolution(&evolution.url)
+        .kind(kind, options)
+        .json();
+    server
+        .send(Req::admin("POST", "/api/v1/instances").json(&body))
+        .expect(201, None);
+}
+
+fn sent_to(evolution: &FakeHttp, name: &str) -> Vec<String> {
+    texts(evolution)
+        .iter()
+        .filter(|r| r.path == format!("/message/sendText/wa_{name}"))
+        .map(|r| r.json["text"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn every_kind_answers_a_chat_and_its_second_message_carries_the_memory(db: &TestDb) {
+    let (agent, evolution) = (every_protocol_agent(), ok_evolution());
+    let server = start(db);
+    for kind in KINDS {
+        create_kind(
+            &server,
+            kind,
+            kind,
+            &format!("{}{}", agent.url, prefix(kind)),
+            &evolution,
+            json!({}),
+        );
+    }
+    for kind in KINDS {
+        post_webhook(
+            &server,
+            &format!("/webhook/evolution/{kind}"),
+            &text_webhook(&format!("wa_{kind}"), &format!("{kind}-1"), CHAT, "first"),
+        )
+        .expect(200, None);
+    }
+    wait_until(30, "every first reply", || texts(&evolution).len() == KINDS.len());
+    for kind in KINDS {
+        post_webhook(
+            &server,
+            &format!("/webhook/evolution/{kind}"),
+            &text_webhook(&format!("wa_{kind}"), &format!("{kind}-2"), CHAT, "second"),
+        )
+        .expect(200, None);
+    }
+    wait_until(30, "every second reply", || {
+        texts(&evolution).len() == 2 * KINDS.len()
+    });
+    for kind in KINDS {
+        assert_eq!(
+            sent_to(&evolution, kind),
+            [format!("{kind}: first"), format!("{kind}: second")],
+            "{kind}"
+        );
+    }
+    let calls = |p: &str| agent.requests_to(p);
+    // openai: the second call resends the first turn.
+    let openai = calls("/openai/chat/completions");
+    assert_eq!(
+        openai[1].json["messages"],
+        json!([{"role": "user", "content": "first"}, {"role": "assistant", "content": "openai: first"},
+               {"role": "user", "content": "second"}])
+    );
+    assert_eq!(
+        openai[1].header("authorization"),
+        Some("Bearer agent-key-for-tests-0123")
+    );
+    // dify: the conversation id Dify gave comes back; the user is the chat's session.
+    let dify = calls("/dify/chat-messages");
+    assert_eq!(
+        (
+            dify[0].json.get("conversation_id"),
+            &dify[1].json["conversation_id"]
+        ),
+        (None, &json!("conv-1"))
+    );
+    assert_eq!(dify[1].json["user"], "dify_5511988887777");
+    // typebot: started once, then continued.
+    let typebot: Vec<String> = calls("/typebot").iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        typebot,
+        [
+            "/typebot/api/v1/typebots/agent-typebot/startChat",
+            "/typebot/api/v1/sessions/sess-1/continueChat"
+        ]
+    );
+    // The stateless kinds name the same session both times, so the backend's memory holds.
+    assert_eq!(calls("/n8n")[1].json["sessionId"], "n8n_5511988887777");
+    assert_eq!(
+        calls("/flowise")[1].json["overrideConfig"]["sessionId"],
+        "flowise_5511988887777"
+    );
+    assert_eq!(
+        calls("/webhook")[1].json["inputs"]["sessionId"],
+        "webhook_5511988887777"
+    );
+    // No body ever carried Evolution's key or the webhook's server_url.
+    for request in agent.requests() {
+        let text = request.json.to_string();
+        assert!(
+            !text.contains("evolution-key")
+                && !text.contains("body-apikey")
+                && !text.contains("evolution.example.com"),
+            "{text}"
+        );
+    }
+    for (kind, memory) in [
+        ("openai", "turns"),
+        ("dify", "conversation_id"),
+        ("typebot", "session_id"),
+    ] {
+        let listed = server
+            .send(Req::admin(
+                "GET",
+                format!("/api/v1/instances/{kind}/conversations"),
+            ))
+            .expect(200, None);
+        assert_eq!(listed.as_array().map(Vec::len), Some(1), "{kind}");
+        assert!(listed[0]["state"].get(memory).is_some(), "{kind}: {listed}");
+    }
+    let none = server
+        .send(Req::admin("GET", "/api/v1/instances/n8n/conversations"))
+        .expect(200, None);
+    assert_eq!(none, json!([]), "n8n keeps its memory itself");
+    wait_until(10, "the log to say done", || finished(&server) == 2 * KINDS.len());
+}
+
+fn transient_agent_errors_are_retried_and_permanent_ones_get_the_apology_only(db: &TestDb) {
+    let agent = FakeHttp::start(|r, n| {
+        let said = r.json["messages"][0]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        match (said.as_str(), n) {
+            ("flaky", 0) => Reply::json(503, json!({"error": {"message": "overloaded"}})),
+            ("flaky", 1) => {
+                Reply::json(429, json!({"error": {"message": "slow down"}})).header("retry-after", "0")
+            }
+            ("denied", _) => Reply::json(
+                401,
+                json!({"error": {"message": "Incorrect API key provided: sk-leak"}}),
+            ),
+            _ => Reply::json(
+                200,
+                json!({"choices": [{"message": {"role": "assistant", "content": format!("ok: {said}")}}]}),
+            ),
+        }
+    });
+    let evolution = ok_evolution();
+    let server = start(db);
+    create_kind(
+        &server,
+        "shop",
+        "openai",
+        &agent.url,
+        &evolution,
+        json!({"history_turns": 0}),
+    );
+    post_webhook(
+        &server,
+        "/webhook/evolution/shop",
+        &text_webhook("wa_shop", "F1", CHAT, "flaky"),
+    )
+    .expect(200, None);
+    wait_until(30, "the retried reply", || sent_to(&evolution, "shop").len() == 1);
+    assert_eq!(sent_to(&evolution, "shop"), ["ok: flaky"]);
+    assert_eq!(agent.requests().len(), 3, "503 and 429 were retried");
+    post_webhook(
+        &server,
+        "/webhook/evolution/shop",
+        &text_webhook("wa_shop", "D1", "5511900000001@s.whatsapp.net", "denied"),
+    )
+    .expect(200, None);
+    wait_until(30, "the failure", || finished(&server) == 2);
+    assert_eq!(agent.requests().len(), 4, "a 401 is not retried");
+    let failed = log(&server)
+        .into_iter()
+        .find(|m| m["message_id"] == "D1")
+        .unwrap();
+    assert_eq!(failed["status"], "failed");
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        error.contains("the openai agent API answered 401: Incorrect API key provided"),
+        "{error}"
+    );
+    let apology = sent_to(&evolution, "shop").pop().unwrap();
+    assert!(
+        !apology.contains("Incorrect") && !apology.contains("sk-leak"),
+        "{apology}"
+    );
+}
+
+fn openai_memory_survives_a_restart_and_a_sigkill_mid_call(db: &TestDb) {
+    // The second message's first attempt hangs until the server is killed mid-call.
+    let arrived = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = arrived.clone();
+    let agent = FakeHttp::start(move |r, n| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let said = r.json["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .map(|m| m["content"].clone())
+            .unwrap_or_default();
+        let reply = Reply::json(
+            200,
+            json!({"choices": [{"message": {"role": "assistant", "content": format!("re: {}", said.as_str().unwrap_or(""))}}]}),
+        );
+        if said == "two" && n == 1 {
+            reply.after(std::time::Duration::from_secs(8))
+        } else {
+            reply
+        }
+    });
+    let evolution = ok_evolution();
+    let mut server = start(db);
+    let body = InstanceBuilder::new("shop")
+        .agent(&agent.url)
+        .evolution(&evolution.url)
+        .kind("openai", json!({"system_prompt": "Be brief."}))
+        .json();
+    // A short agent timeout keeps the killed attempt's lease short.
+    let mut body = body;
+    body["agent_timeout"] = json!(3);
+    server
+        .send(Req::admin("POST", "/api/v1/instances").json(&body))
+        .expect(201, None);
+    post_webhook(
+        &server,
+        "/webhook/evolution/shop",
+        &text_webhook("wa_shop", "M1", CHAT, "one"),
+    )
+    .expect(200, None);
+    wait_until(20, "the first reply", || sent_to(&evolution, "shop").len() == 1);
+    server.terminate();
+    let mut server = start(db);
+    post_webhook(
+        &server,
+        "/webhook/evolution/shop",
+        &text_webhook("wa_shop", "M2", CHAT, "two"),
+    )
+    .expect(200, None);
+    wait_until(20, "the second call to reach the agent", || {
+        arrived.load(std::sync::atomic::Ordering::SeqCst) == 2
+    });
+    server.kill_hard();
+    let server = start(db);
+    wait_until(40, "the second reply after the restart", || {
+        sent_to(&evolution, "shop").len() == 2
+    });
+    post_webhook(
+        &server,
+        "/webhook/evolution/shop",
+        &text_webhook("wa_shop", "M3", CHAT, "three"),
+    )
+    .expect(200, None);
+    wait_until(20, "the third reply", || sent_to(&evolution, "shop").len() == 3);
+    assert_eq!(sent_to(&evolution, "shop"), ["re: one", "re: two", "re: three"]);
+    let third = agent
+        .requests()
+        .into_iter()
+        .find(|r| {
+            r.json["messages"]
+                .as_array()
+                .and_then(|m| m.last())
+                .is_some_and(|m| m["content"] == "three")
+        })
+        .unwrap();
+    assert_eq!(
+        third.json["messages"],
+        json!([{"role": "system", "content": "Be brief."},
+               {"role": "user", "content": "one"}, {"role": "assistant", "content": "re: one"},
+               {"role": "user", "content": "two"}, {"role": "assistant", "content": "re: two"},
+               {"role": "user", "content": "three"}]),
+        "each turn once: the killed attempt stored nothing"
+    );
+}
