@@ -49,7 +49,11 @@ pub fn run(cli: Cli, env: &Env, out: &mut impl Write) -> anyhow::Result<()> {
                 input.agent_kind = Some(db.instances().get(&name)?.agent_kind.to_string());
             }
             let changes = input.validate().map_err(flag_error)?;
-            let updated = db.instances().update(&name, &changes)?;
+            // Options are checked against the stored ones too: name the flag either way.
+            let updated = db.instances().update(&name, &changes).map_err(|err| match err {
+                DbError::Invalid(err) => flag_error(err),
+                other => other.into(),
+            })?;
             render::changed(out, &updated, "updated", json)?;
         }
         Command::Delete { name, force } => delete(&db, parse_name(name)?, force, out, json)?,

@@ -86,6 +86,7 @@ pub(crate) fn assert_code(o: &Output, code: i32) {
         stderr(o)
     );
 }
+mod agents;
 mod errors;
 mod lifecycle;
 mod output;

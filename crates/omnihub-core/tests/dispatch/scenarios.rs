@@ -22,6 +22,7 @@ omnihub_test_support::on_both_engines!(async:
     an_expired_lease_of_a_dead_dispatcher_is_taken_over,
     a_per_instance_cap_leaves_room_for_other_instances,
     attempts_that_never_stored_an_outcome_still_count_toward_the_maximum,
+    a_retry_after_longer_than_the_backoff_is_honoured,
 );
 
 async fn a_message_gets_one_agent_call_and_its_reply_in_parts(test_db: &TestDb) {
@@ -309,4 +310,46 @@ async fn attempts_that_never_stored_an_outcome_still_count_toward_the_maximum(te
     );
     let sent = w.messenger.sent();
     assert_eq!(sent.len(), 1, "only the apology: {sent:?}");
+}
+
+async fn a_retry_after_longer_than_the_backoff_is_honoured(test_db: &TestDb) {
+    let w = world(test_db);
+    w.agent.then(Err(AgentError::Status {
+        status: 429,
+        backend: omnihub_domain::AgentKind::Openai,
+        message: "slow down".into(),
+        retry_after: Some(Duration::from_secs(300)),
+    }));
+    let id = accept(&w.db, "a", &text_message("M1", "1@s.whatsapp.net", "hi"));
+    let dispatcher = omnihub_core::Dispatcher::new(
+        w.db.clone(),
+        w.cache.clone(),
+        w.agent.clone(),
+        w.messenger.clone(),
+        std::sync::Arc::new(omnihub_core::NoEvents),
+        fast_config("d1"),
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(None);
+    let handle = tokio::spawn(dispatcher.run(stopped));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let record = loop {
+        let db = w.db.clone();
+        let record = tokio::task::spawn_blocking(move || db.messages().get(id).unwrap())
+            .await
+            .unwrap();
+        if record.status == MessageStatus::Queued && record.attempts == 1 {
+            break record;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the retry was never scheduled: {record:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    stop.send(Some(Duration::from_secs(5))).unwrap();
+    handle.await.unwrap();
+    // The backoff says 10 ms; the backend asked for 300 s.
+    let wait = record.next_attempt_at - w.db.now();
+    assert!(wait > chrono::Duration::seconds(290), "retry in {wait}");
+    assert_eq!(w.agent.calls().len(), 1);
 }
