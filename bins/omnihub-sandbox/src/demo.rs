@@ -1,5 +1,6 @@
-//! `omnihub-sandbox demo`: the whole pipeline on one machine — server, fake upstreams, two
-//! instances, a short conversation, the replies and the message log.
+//! `omnihub-sandbox demo`: the whole pipeline on one machine — server, fake upstreams, three
+//! instances (two Automagik agents and an OpenAI-compatible one with memory), a short
+//! conversation, the replies and the message log.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use crate::upstreams::AgentSpec;
 const ADMIN_KEY: &str = "demo-admin-key-0123456789";
 
 /// (instance, Evolution instance, chat, sender, text)
-const CONVERSATION: [(&str, &str, &str, &str, &str); 5] = [
+const CONVERSATION: [(&str, &str, &str, &str, &str); 7] = [
     (
         "shop",
         "shop-wa",
@@ -51,6 +52,20 @@ const CONVERSATION: [(&str, &str, &str, &str, &str); 5] = [
         "5511933330003@s.whatsapp.net",
         "Carla",
         "Tuesday morning works for me.",
+    ),
+    (
+        "helpdesk",
+        "helpdesk-wa",
+        "5511944440004@s.whatsapp.net",
+        "Davi",
+        "My router keeps restarting.",
+    ),
+    (
+        "helpdesk",
+        "helpdesk-wa",
+        "5511944440004@s.whatsapp.net",
+        "Davi",
+        "It is the blue one from last year.",
     ),
 ];
 
@@ -174,12 +189,37 @@ fn play(
         "omnihub-server is up on {base}; fake Evolution on {}; fake agents on {} and {}\n",
         up.evolution, up.agents[0], up.agents[1]
     );
-    for (name, wa, agent, what) in [
-        ("shop", "shop-wa", &up.agents[0], "an echo agent"),
-        ("clinic", "clinic-wa", &up.agents[1], "an agent with long answers"),
+    let openai_url = format!("{}/v1", up.agents[0]);
+    for (name, wa, agent, kind, what) in [
+        (
+            "shop",
+            "shop-wa",
+            &up.agents[0],
+            "automagik",
+            "an echo agent (Automagik)",
+        ),
+        (
+            "clinic",
+            "clinic-wa",
+            &up.agents[1],
+            "automagik",
+            "an agent with long answers (Automagik)",
+        ),
+        (
+            "helpdesk",
+            "helpdesk-wa",
+            &openai_url,
+            "openai",
+            "an OpenAI-compatible model; omnihub keeps the chat's history",
+        ),
     ] {
-        let body = json!({"name": name, "whatsapp_instance": wa, "agent_api_url": agent, "agent_api_key": "demo-agent-key-0001",
-            "default_agent": format!("{name}-assistant"), "evolution_url": up.evolution, "evolution_key": "demo-evolution-key-0001"});
+        let mut body = json!({"name": name, "whatsapp_instance": wa, "agent_api_url": agent, "agent_api_key": "demo-agent-key-0001",
+            "default_agent": format!("{name}-assistant"), "evolution_url": up.evolution, "evolution_key": "demo-evolution-key-0001",
+            "agent_kind": kind});
+        if kind == "openai" {
+            body["agent_options"] =
+                json!({"system_prompt": "You are the ACME help desk. Be brief.", "history_turns": 6});
+        }
         let resp = http
             .post(format!("{base}/api/v1/instances"))
             .header("x-api-key", ADMIN_KEY)

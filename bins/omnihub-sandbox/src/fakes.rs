@@ -148,11 +148,9 @@ async fn send_presence(state: web::Data<Arc<FakeState>>, body: web::Json<Value>)
     HttpResponse::Created().json(json!({"presence": body["presence"]}))
 }
 
-async fn agent_run(
-    state: web::Data<Arc<FakeState>>,
-    req: HttpRequest,
-    body: web::Json<Value>,
-) -> HttpResponse {
+/// The fake agent's common behaviour before any protocol answers: counts the call, waits the
+/// configured delay, and fails as configured (`Some` is the failed answer).
+pub(crate) async fn misbehave(state: &FakeState) -> Option<HttpResponse> {
     state.agent_calls.fetch_add(1, Ordering::Relaxed);
     let delay = Duration::from_millis(state.agent_delay_ms.load(Ordering::Relaxed));
     let failure = *lock(&state.agent_failure);
@@ -160,16 +158,20 @@ async fn agent_run(
     if !wait.is_zero() {
         actix_web::rt::time::sleep(wait).await;
     }
-    if req.headers().get("x-api-key").is_none() {
-        return HttpResponse::Unauthorized().json(json!({"detail": "missing x-api-key"}));
-    }
     if state.fails(failure) {
         let code = actix_web::http::StatusCode::from_u16(failure.status)
             .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
-        return HttpResponse::build(code).json(json!({"detail": "sandbox agent failure"}));
+        return Some(
+            HttpResponse::build(code).json(json!({"detail": "sandbox agent failure",
+            "error": {"message": "sandbox agent failure"}})),
+        );
     }
-    let content = body["message_content"].as_str().unwrap_or_default();
-    let message = match lock(&state.agent_mode).clone().unwrap_or(AgentMode::Echo) {
+    None
+}
+
+/// The answer text for `content` in the fake agent's mode.
+pub(crate) fn answer_text(state: &FakeState, content: &str) -> String {
+    match lock(&state.agent_mode).clone().unwrap_or(AgentMode::Echo) {
         AgentMode::Echo => format!("echo: {content}"),
         AgentMode::Fixed(text) => text,
         AgentMode::Long => (1..=4)
@@ -181,7 +183,23 @@ async fn agent_run(
             })
             .collect::<Vec<_>>()
             .join("\n\n"),
-    };
+    }
+}
+
+async fn agent_run(
+    state: web::Data<Arc<FakeState>>,
+    req: HttpRequest,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    if req.headers().get("x-api-key").is_none() {
+        state.agent_calls.fetch_add(1, Ordering::Relaxed);
+        return HttpResponse::Unauthorized().json(json!({"detail": "missing x-api-key"}));
+    }
+    if let Some(failed) = misbehave(&state).await {
+        return failed;
+    }
+    let content = body["message_content"].as_str().unwrap_or_default();
+    let message = answer_text(&state, content);
     let session = body["session_name"].clone();
     HttpResponse::Ok().json(json!({"message": message, "session_id": session, "success": true,
         "usage": {"request_tokens": 0, "response_tokens": 0}}))
@@ -244,6 +262,7 @@ pub fn evolution_routes(cfg: &mut web::ServiceConfig) {
 pub fn agent_routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::Data::new(IsAgent))
         .route("/api/v1/agent/{agent}/run", web::post().to(agent_run))
+        .configure(crate::fake_protocols::routes)
         .route("/_sandbox/stats", web::get().to(stats))
         .route("/_sandbox/fail", web::post().to(set_failure));
 }

@@ -273,13 +273,22 @@ fn the_demo_runs_by_itself_and_every_message_gets_its_reply() {
     );
     assert_eq!(
         stdout.matches("webhook answered \"accepted\"").count(),
-        5,
+        7,
         "{stdout}"
     );
     assert_eq!(stdout.matches("← [shop]").count(), 3, "{stdout}");
     assert_eq!(stdout.matches("← [clinic]").count(), 8, "{stdout}");
+    // The OpenAI-compatible instance: the second message of the chat carries the first turn.
     assert!(
-        stdout.contains("The message log:") && stdout.matches(" done ").count() >= 5,
+        stdout.contains("echo: My router keeps restarting. (I was sent 0 earlier messages"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("echo: It is the blue one from last year. (I was sent 2 earlier messages"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("The message log:") && stdout.matches(" done ").count() >= 7,
         "{stdout}"
     );
 }
