@@ -79,7 +79,10 @@ impl InstanceBuilder {
 
     /// The instance as if stored (id 1, created now), for calling a backend directly.
     pub fn config(self) -> omnihub_domain::InstanceConfig {
-        let new = self.input.validate().expect("the test instance is valid");
+        let new = self
+            .input
+            .validate()
+            .unwrap_or_else(|e| panic!("the test instance is invalid: {e}"));
         let now = chrono::Utc::now();
         omnihub_domain::InstanceConfig {
             id: 1,

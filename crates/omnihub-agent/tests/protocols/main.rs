@@ -1,6 +1,11 @@
 //! Every protocol against a fake backend that records the exact request: path, headers and
 //! body; the reply read; the state the next turn carries; and how failures are classified.
 
+#![expect(
+    clippy::expect_used,
+    reason = "a test should stop loudly at the first unexpected error"
+)]
+
 mod dify;
 mod openai;
 mod others;
