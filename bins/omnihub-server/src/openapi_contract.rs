@@ -233,6 +233,8 @@ fn add_links(openapi: &mut OpenApi) {
         ("UpdateInstance", "update_instance"),
         ("SetDefaultInstance", "set_default_instance"),
         ("DeleteInstance", "delete_instance"),
+        ("ListConversations", "list_conversations"),
+        ("TestAgent", "test_agent"),
     ] {
         link(
             "/api/v1/instances",
