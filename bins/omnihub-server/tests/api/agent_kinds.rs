@@ -3,6 +3,11 @@
 //! permanent → apology, never the provider's text), memory surviving a restart and a SIGKILL
 //! mid-call, and the admin routes (bad options → 422, conversations, test-agent).
 
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use omnihub_test_support::agents::{every_protocol_agent, prefix};
 use omnihub_test_support::{FakeHttp, InstanceBuilder, Reply, TestDb};
 use serde_json::{json, Value};
@@ -13,7 +18,7 @@ use crate::support::{Api, Req, ServerProcess};
 on_both_engines!(
     every_kind_answers_a_chat_and_its_second_message_carries_the_memory,
     transient_agent_errors_are_retried_and_permanent_ones_get_the_apology_only,
-    openai_memory_survives_a_restart_and_a_sigkill_mid_call,
+    every_kinds_memory_survives_a_restart_and_a_sigkill_mid_call,
 );
 
 const KINDS: [&str; 6] = ["openai", "dify", "n8n", "flowise", "typebot", "webhook"];
@@ -223,87 +228,95 @@ fn transient_agent_errors_are_retried_and_permanent_ones_get_the_apology_only(db
     );
 }
 
-fn openai_memory_survives_a_restart_and_a_sigkill_mid_call(db: &TestDb) {
-    // The second message's first attempt hangs until the server is killed mid-call.
-    let arrived = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+fn every_kinds_memory_survives_a_restart_and_a_sigkill_mid_call(db: &TestDb) {
+    // Every kind's first attempt at the second message hangs until the server is killed.
+    let arrived = Arc::new(AtomicUsize::new(0));
     let seen = arrived.clone();
-    let agent = FakeHttp::start(move |r, n| {
-        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let said = r.json["messages"]
-            .as_array()
-            .and_then(|m| m.last())
-            .map(|m| m["content"].clone())
-            .unwrap_or_default();
-        let reply = Reply::json(
-            200,
-            json!({"choices": [{"message": {"role": "assistant", "content": format!("re: {}", said.as_str().unwrap_or(""))}}]}),
-        );
-        if said == "two" && n == 1 {
-            reply.after(std::time::Duration::from_secs(8))
-        } else {
-            reply
+    let hung: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let agent = FakeHttp::start(move |r, _| {
+        let reply = omnihub_test_support::agents::answer(r);
+        let kind = r.path.split('/').nth(1).unwrap_or_default().to_owned();
+        if r.json.to_string().contains("\"two\"") && hung.lock().unwrap().insert(kind) {
+            seen.fetch_add(1, Ordering::SeqCst);
+            return reply.after(Duration::from_secs(8));
         }
+        reply
     });
     let evolution = ok_evolution();
     let mut server = start(db);
-    let body = InstanceBuilder::new("shop")
-        .agent(&agent.url)
-        .evolution(&evolution.url)
-        .kind("openai", json!({"system_prompt": "Be brief."}))
-        .json();
-    // A short agent timeout keeps the killed attempt's lease short.
-    let mut body = body;
-    body["agent_timeout"] = json!(3);
-    server
-        .send(Req::admin("POST", "/api/v1/instances").json(&body))
-        .expect(201, None);
-    post_webhook(
-        &server,
-        "/webhook/evolution/shop",
-        &text_webhook("wa_shop", "M1", CHAT, "one"),
-    )
-    .expect(200, None);
-    wait_until(20, "the first reply", || sent_to(&evolution, "shop").len() == 1);
+    for kind in KINDS {
+        let mut body = InstanceBuilder::new(kind)
+            .agent(&format!("{}{}", agent.url, prefix(kind)))
+            .evolution(&evolution.url)
+            .kind(kind, json!({}))
+            .json();
+        // A short agent timeout keeps the killed attempt's lease short.
+        body["agent_timeout"] = json!(3);
+        server
+            .send(Req::admin("POST", "/api/v1/instances").json(&body))
+            .expect(201, None);
+    }
+    let say = |server: &ServerProcess, id: &str, text: &str| {
+        for kind in KINDS {
+            let hook = text_webhook(&format!("wa_{kind}"), &format!("{kind}-{id}"), CHAT, text);
+            post_webhook(server, &format!("/webhook/evolution/{kind}"), &hook).expect(200, None);
+        }
+    };
+    say(&server, "1", "one");
+    wait_until(30, "every first reply", || texts(&evolution).len() == KINDS.len());
     server.terminate();
     let mut server = start(db);
-    post_webhook(
-        &server,
-        "/webhook/evolution/shop",
-        &text_webhook("wa_shop", "M2", CHAT, "two"),
-    )
-    .expect(200, None);
-    wait_until(20, "the second call to reach the agent", || {
-        arrived.load(std::sync::atomic::Ordering::SeqCst) == 2
+    say(&server, "2", "two");
+    wait_until(30, "every second call to reach its agent", || {
+        arrived.load(Ordering::SeqCst) == KINDS.len()
     });
     server.kill_hard();
     let server = start(db);
-    wait_until(40, "the second reply after the restart", || {
-        sent_to(&evolution, "shop").len() == 2
+    wait_until(60, "every second reply after the restart", || {
+        texts(&evolution).len() == 2 * KINDS.len()
     });
-    post_webhook(
-        &server,
-        "/webhook/evolution/shop",
-        &text_webhook("wa_shop", "M3", CHAT, "three"),
-    )
-    .expect(200, None);
-    wait_until(20, "the third reply", || sent_to(&evolution, "shop").len() == 3);
-    assert_eq!(sent_to(&evolution, "shop"), ["re: one", "re: two", "re: three"]);
-    let third = agent
-        .requests()
-        .into_iter()
-        .find(|r| {
-            r.json["messages"]
-                .as_array()
-                .and_then(|m| m.last())
-                .is_some_and(|m| m["content"] == "three")
-        })
-        .unwrap();
+    say(&server, "3", "three");
+    wait_until(30, "every third reply", || {
+        texts(&evolution).len() == 3 * KINDS.len()
+    });
+    for kind in KINDS {
+        let replies = sent_to(&evolution, kind);
+        assert_eq!(
+            replies,
+            [
+                format!("{kind}: one"),
+                format!("{kind}: two"),
+                format!("{kind}: three")
+            ],
+            "{kind}"
+        );
+    }
+    let third = |prefix: &str| {
+        agent
+            .requests_to(prefix)
+            .into_iter()
+            .find(|r| r.json.to_string().contains("\"three\""))
+            .unwrap()
+    };
     assert_eq!(
-        third.json["messages"],
-        json!([{"role": "system", "content": "Be brief."},
-               {"role": "user", "content": "one"}, {"role": "assistant", "content": "re: one"},
-               {"role": "user", "content": "two"}, {"role": "assistant", "content": "re: two"},
+        third("/openai").json["messages"],
+        json!([{"role": "user", "content": "one"}, {"role": "assistant", "content": "openai: one"},
+               {"role": "user", "content": "two"}, {"role": "assistant", "content": "openai: two"},
                {"role": "user", "content": "three"}]),
         "each turn once: the killed attempt stored nothing"
+    );
+    assert_eq!(third("/dify").json["conversation_id"], "conv-1");
+    assert_eq!(
+        third("/typebot").path,
+        "/typebot/api/v1/sessions/sess-1/continueChat"
+    );
+    assert_eq!(third("/n8n").json["sessionId"], "n8n_5511988887777");
+    assert_eq!(
+        third("/flowise").json["overrideConfig"]["sessionId"],
+        "flowise_5511988887777"
+    );
+    assert_eq!(
+        third("/webhook").json["inputs"]["sessionId"],
+        "webhook_5511988887777"
     );
 }
