@@ -8,7 +8,7 @@ use omnihub_domain::{AgentKind, AgentReply, AgentTurn, InstanceConfig};
 use serde_json::{json, Value};
 
 use crate::content::{image_url, prompt_text};
-use crate::http::{endpoint, exchange, timeout_of};
+use crate::http::{endpoint, exchange, timeout_of, with_bearer};
 use crate::AgentError;
 
 const KIND: AgentKind = AgentKind::Flowise;
@@ -23,10 +23,7 @@ pub async fn run(
         instance.agent_api_url.as_str(),
         &["api", "v1", "prediction", instance.default_agent.as_str()],
     )?;
-    let mut request = http.post(url).json(&request_body(turn));
-    if let Some(key) = &instance.agent_api_key {
-        request = request.bearer_auth(key.expose());
-    }
+    let request = with_bearer(http.post(url).json(&request_body(turn)), instance);
     let answered = exchange(KIND, request, timeout_of(instance))
         .await
         .map_err(classify)?;

@@ -39,6 +39,17 @@ pub(crate) fn timeout_of(instance: &InstanceConfig) -> Duration {
     Duration::from_secs(u64::from(instance.agent_timeout.secs()))
 }
 
+/// `request` with the instance's key as `Authorization: Bearer`, when it has one.
+pub(crate) fn with_bearer(
+    request: reqwest::RequestBuilder,
+    instance: &InstanceConfig,
+) -> reqwest::RequestBuilder {
+    match &instance.agent_api_key {
+        Some(key) => request.bearer_auth(key.expose()),
+        None => request,
+    }
+}
+
 /// Sends `request` and reads its answer: 2xx → [`Answered`], anything else → the error.
 pub(crate) async fn exchange(
     backend: AgentKind,

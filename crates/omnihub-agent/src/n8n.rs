@@ -10,7 +10,7 @@ use omnihub_domain::{AgentKind, AgentReply, AgentTurn, InstanceConfig};
 use serde_json::{json, Value};
 
 use crate::content::{body_text, quote};
-use crate::http::{exchange, timeout_of};
+use crate::http::{exchange, timeout_of, with_bearer};
 use crate::AgentError;
 
 const KIND: AgentKind = AgentKind::N8n;
@@ -21,15 +21,14 @@ pub async fn run(
     instance: &InstanceConfig,
     turn: &AgentTurn<'_>,
 ) -> Result<AgentReply, AgentError> {
-    let mut request = http
+    let request = http
         .post(instance.agent_api_url.as_str())
         .json(&request_body(turn));
     let options = &instance.agent_options;
-    if let (Some(user), Some(password)) = (&options.basic_auth_user, &options.basic_auth_password) {
-        request = request.basic_auth(user, Some(password.expose()));
-    } else if let Some(key) = &instance.agent_api_key {
-        request = request.bearer_auth(key.expose());
-    }
+    let request = match (&options.basic_auth_user, &options.basic_auth_password) {
+        (Some(user), Some(password)) => request.basic_auth(user, Some(password.expose())),
+        _ => with_bearer(request, instance),
+    };
     let answered = exchange(KIND, request, timeout_of(instance)).await?;
     let json = answered.json(KIND)?;
     let reply = ["output", "answer"].into_iter().find_map(|field| {

@@ -8,7 +8,7 @@ use omnihub_domain::{AgentKind, AgentReply, AgentTurn, InstanceConfig};
 use serde_json::{json, Value};
 
 use crate::content::{image_url, prompt_text};
-use crate::http::{endpoint, exchange, timeout_of};
+use crate::http::{endpoint, exchange, timeout_of, with_bearer};
 use crate::AgentError;
 
 const KIND: AgentKind = AgentKind::Openai;
@@ -20,15 +20,14 @@ pub async fn run(
     turn: &AgentTurn<'_>,
 ) -> Result<AgentReply, AgentError> {
     let body = request_body(instance, turn);
-    let mut request = http
-        .post(endpoint(
+    let request = with_bearer(
+        http.post(endpoint(
             instance.agent_api_url.as_str(),
             &["chat", "completions"],
         )?)
-        .json(&body);
-    if let Some(key) = &instance.agent_api_key {
-        request = request.bearer_auth(key.expose());
-    }
+        .json(&body),
+        instance,
+    );
     let answered = exchange(KIND, request, timeout_of(instance)).await?;
     let json = answered.json(KIND)?;
     let text = reply_of(&json)?;

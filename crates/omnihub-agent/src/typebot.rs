@@ -9,7 +9,7 @@ use omnihub_domain::{AgentKind, AgentReply, AgentTurn, InstanceConfig};
 use serde_json::{json, Value};
 
 use crate::content::{body_text, join_bubbles};
-use crate::http::{endpoint, exchange, timeout_of};
+use crate::http::{endpoint, exchange, timeout_of, with_bearer};
 use crate::AgentError;
 
 const KIND: AgentKind = AgentKind::Typebot;
@@ -75,10 +75,7 @@ async fn call(
             start_body(turn),
         ),
     };
-    let mut request = http.post(url).json(&body);
-    if let Some(key) = &instance.agent_api_key {
-        request = request.bearer_auth(key.expose());
-    }
+    let request = with_bearer(http.post(url).json(&body), instance);
     let answered = exchange(KIND, request, timeout_of(instance))
         .await
         .map_err(|err| match (session, err) {

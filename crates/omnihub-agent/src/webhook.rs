@@ -7,7 +7,7 @@ use omnihub_domain::{AgentKind, AgentReply, AgentTurn, InstanceConfig};
 use serde_json::{json, Value};
 
 use crate::content::{join_bubbles, prompt_text};
-use crate::http::{exchange, timeout_of};
+use crate::http::{exchange, timeout_of, with_bearer};
 use crate::AgentError;
 
 const KIND: AgentKind = AgentKind::Webhook;
@@ -18,12 +18,11 @@ pub async fn run(
     instance: &InstanceConfig,
     turn: &AgentTurn<'_>,
 ) -> Result<AgentReply, AgentError> {
-    let mut request = http
-        .post(instance.agent_api_url.as_str())
-        .json(&request_body(turn));
-    if let Some(key) = &instance.agent_api_key {
-        request = request.bearer_auth(key.expose());
-    }
+    let request = with_bearer(
+        http.post(instance.agent_api_url.as_str())
+            .json(&request_body(turn)),
+        instance,
+    );
     let answered = exchange(KIND, request, timeout_of(instance)).await?;
     let json = answered.json(KIND)?;
     match json.get("message") {

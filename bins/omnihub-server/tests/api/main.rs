@@ -14,6 +14,7 @@ macro_rules! on_both_engines {
 
 mod agent_admin;
 mod agent_kinds;
+mod agent_restarts;
 mod binary;
 mod flow;
 mod hardening_limits;
