@@ -91,11 +91,7 @@ impl AgentOptions {
         let mut parsed = Self::default();
         for (name, value) in options {
             if !known.contains(&name.as_str()) {
-                let accepted = match known {
-                    [] => format!("agent_kind {kind} takes no options"),
-                    _ => format!("agent_kind {kind} takes {}", known.join(", ")),
-                };
-                return Err(invalid(format!("unknown option `{name}`: {accepted}")));
+                return Err(unknown(kind, name));
             }
             parsed.set(name, value)?;
         }
@@ -189,9 +185,15 @@ impl AgentOptions {
         self.app_type.unwrap_or_default()
     }
 
-    /// Checks options given in an update before they are merged: the n8n Basic auth pair is
-    /// given together (both set, both removed with `null`, or neither).
+    /// Checks options given in an update before they are merged: each names an option of
+    /// `kind`, and the n8n Basic auth pair is given together (both set, both removed with
+    /// `null`, or neither).
     pub fn check_given(kind: AgentKind, given: &Map<String, Value>) -> Result<(), DomainError> {
+        // Even a `null` (remove) must name an option of the kind.
+        let known = options_of(kind);
+        if let Some(name) = given.keys().find(|name| !known.contains(&name.as_str())) {
+            return Err(unknown(kind, name));
+        }
         let state = |name: &str| match given.get(name) {
             None => 0,
             Some(Value::Null) => 1,
@@ -221,6 +223,15 @@ impl AgentOptions {
         }
         Self::parse(kind, &map)
     }
+}
+
+/// The error for an option `kind` does not have, listing the ones it has.
+fn unknown(kind: AgentKind, name: &str) -> DomainError {
+    let accepted = match options_of(kind) {
+        [] => format!("agent_kind {kind} takes no options"),
+        known => format!("agent_kind {kind} takes {}", known.join(", ")),
+    };
+    invalid(format!("unknown option `{name}`: {accepted}"))
 }
 
 fn text(name: &str, value: &Value, max: usize) -> Result<String, DomainError> {
