@@ -29,6 +29,25 @@ pub struct BenchConfig {
     pub standard: bool,
     /// Run the overload scenarios.
     pub overload: bool,
+    /// The bench instance's agent kind: `automagik` or `openai` (history kept by omnihub).
+    pub agent_kind: String,
+}
+
+/// The agent kind of the bench instance, set once by [`run`].
+static AGENT_KIND: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The bench instance as created through the API, speaking the configured agent kind to the
+/// fake agent at `agent`.
+fn bench_instance(agent: &str, evolution: &str) -> serde_json::Value {
+    let mut instance = json!({"name": "sandbox", "whatsapp_instance": "sandbox", "agent_api_url": agent, "agent_api_key": "bench-agent-key-01",
+        "default_agent": "bot", "agent_timeout": 3600, "evolution_url": evolution, "evolution_key": "bench-evolution-key-01"});
+    if AGENT_KIND.get().is_some_and(|k| k == "openai") {
+        // The fake's OpenAI route; every turn loads and stores the chat's history.
+        instance["agent_api_url"] = json!(format!("{agent}/v1"));
+        instance["agent_kind"] = json!("openai");
+        instance["agent_options"] = json!({"history_turns": 10});
+    }
+    instance
 }
 
 /// Dispatcher concurrency used by the bench (documented in the report).
@@ -114,8 +133,7 @@ pub(crate) fn start_server(
             .send()
             .is_ok_and(|r| r.status().is_success())
     })?;
-    let instance = json!({"name": "sandbox", "whatsapp_instance": "sandbox", "agent_api_url": up.agents[0], "agent_api_key": "bench-agent-key-01",
-        "default_agent": "bot", "agent_timeout": 3600, "evolution_url": up.evolution, "evolution_key": "bench-evolution-key-01"});
+    let instance = bench_instance(&up.agents[0], &up.evolution);
     let resp = http
         .post(format!("{}/api/v1/instances", server.base))
         .header("x-api-key", "bench-admin-key-0123456789")
@@ -262,6 +280,7 @@ fn row_markdown(row: &Row, e2e: bool) -> String {
 
 /// Runs every scenario and writes the report.
 pub fn run(config: &BenchConfig) -> anyhow::Result<()> {
+    let _ = AGENT_KIND.set(config.agent_kind.clone());
     let sqlite = std::env::temp_dir()
         .join(format!("omnihub-bench-{}.db", std::process::id()))
         .display()

@@ -36,11 +36,14 @@ pub fn preamble(config: &BenchConfig) -> String {
         .is_some_and(|o| !o.stdout.is_empty());
     let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let pg = if config.postgres.is_some() {
-        " --postgres $OMNIHUB_BENCH_POSTGRES_URL"
+    let mut pg = if config.postgres.is_some() {
+        " --postgres $OMNIHUB_BENCH_POSTGRES_URL".to_owned()
     } else {
-        ""
+        String::new()
     };
+    if config.agent_kind != "automagik" {
+        pg.push_str(&format!(" --agent-kind {}", config.agent_kind));
+    }
     format!(
         "Measured {} on commit `{commit}`{}: {} ({cores} cores), {} memory, Linux {}. The load \
          generator, the fake upstreams and the server share these cores.\n\n\

@@ -267,6 +267,20 @@ fn play(
         }
         println!();
     }
+    // The OpenAI-compatible instance's memory, as the admin API shows it.
+    let memory: Value = http
+        .get(format!("{base}/api/v1/instances/helpdesk/conversations"))
+        .header("x-api-key", ADMIN_KEY)
+        .send()?
+        .json()?;
+    for conversation in memory.as_array().into_iter().flatten() {
+        let turns = conversation["state"]["turns"].as_array().map_or(0, Vec::len);
+        println!(
+            "omnihub keeps the history of helpdesk's chat {}: {turns} messages, resent with the next one",
+            conversation["session"].as_str().unwrap_or_default()
+        );
+    }
+    println!();
     println!("The message log:");
     let table = Command::new(sibling("omnihub-instance")?)
         .arg("--database-url")

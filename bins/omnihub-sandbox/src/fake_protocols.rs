@@ -10,8 +10,8 @@
 //! | typebot | `{agent}/typebot` | `POST /typebot/api/v1/typebots/{id}/startChat`, `/sessions/{id}/continueChat` |
 //! | webhook | `{agent}/webhook/bot` | `POST /webhook/bot` |
 //!
-//! Every answer echoes the text in the fake's mode; the OpenAI one also says how much history
-//! it was sent, so the demo shows memory at work.
+//! Every answer echoes the text in the fake's mode (`echo: <text>`), so the load generator
+//! scores any kind the same way.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -44,15 +44,7 @@ async fn openai(state: web::Data<Arc<FakeState>>, body: web::Json<Value>) -> Htt
         Value::String(text) => text.clone(),
         parts => text_at(parts, "/0/text"),
     };
-    let earlier = messages
-        .iter()
-        .filter(|m| m["role"] == "user" || m["role"] == "assistant")
-        .count()
-        - 1;
-    let reply = format!(
-        "{} (I was sent {earlier} earlier messages of this chat)",
-        answer_text(&state, &said)
-    );
+    let reply = answer_text(&state, &said);
     HttpResponse::Ok().json(json!({"id": "chatcmpl-sandbox", "object": "chat.completion", "model": body["model"],
         "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}]}))
 }

@@ -139,6 +139,10 @@ enum Command {
         /// loops, slow agent, hot chat; one run each) or `all`.
         #[arg(long, default_value = "all", value_parser = ["standard", "overload", "all"])]
         suite: String,
+        /// The bench instance's agent kind: `automagik`, or `openai` (each turn loads and
+        /// stores the chat's history in the database).
+        #[arg(long, default_value = "automagik", value_parser = ["automagik", "openai"])]
+        agent_kind: String,
     },
     /// Start the server and fake upstreams, play a conversation on two instances, show the
     /// replies and the message log, then keep running until Ctrl-C.
@@ -234,6 +238,7 @@ fn main() -> ExitCode {
             postgres,
             out,
             suite,
+            agent_kind,
         } => bench::run(&bench::BenchConfig {
             seconds,
             runs,
@@ -241,6 +246,7 @@ fn main() -> ExitCode {
             out,
             standard: suite != "overload",
             overload: suite != "standard",
+            agent_kind,
         }),
     };
     match outcome {
