@@ -39,6 +39,11 @@ impl InstanceBuilder {
         }
     }
 
+    /// A builder over `input` as it is (for fields the builder has no method for).
+    pub fn from_input(input: NewInstanceInput) -> Self {
+        Self { input }
+    }
+
     /// Bound to this Evolution instance name.
     pub fn whatsapp_instance(mut self, name: &str) -> Self {
         self.input.whatsapp_instance = name.into();

@@ -3,6 +3,9 @@
 //! permanent → apology, never the provider's text), memory surviving a restart and a SIGKILL
 //! mid-call (`agent_restarts.rs`), and the admin routes (`agent_admin.rs`).
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
 use omnihub_test_support::agents::{every_protocol_agent, prefix};
 use omnihub_test_support::{FakeHttp, InstanceBuilder, Reply, TestDb};
 use serde_json::{json, Value};
@@ -13,6 +16,7 @@ use crate::support::{Api, Req, ServerProcess};
 on_both_engines!(
     every_kind_answers_a_chat_and_its_second_message_carries_the_memory,
     transient_agent_errors_are_retried_and_permanent_ones_get_the_apology_only,
+    every_kind_retries_a_503_and_fails_a_401_with_the_apology,
 );
 
 /// Every kind but Automagik (covered by the pipeline tests).
@@ -223,4 +227,80 @@ fn transient_agent_errors_are_retried_and_permanent_ones_get_the_apology_only(db
         !apology.contains("Incorrect") && !apology.contains("sk-leak"),
         "{apology}"
     );
+}
+
+fn every_kind_retries_a_503_and_fails_a_401_with_the_apology(db: &TestDb) {
+    // Each kind's first call answers 503 (then the protocol's answer); a chat saying "deny"
+    // always gets 401.
+    let first: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let agent = FakeHttp::start(move |r, _| {
+        let kind = r.path.split('/').nth(1).unwrap_or_default().to_owned();
+        if r.json.to_string().contains("deny") {
+            return Reply::json(
+                401,
+                json!({"error": {"message": "invalid key sk-provider-secret"}, "message": "invalid key sk-provider-secret"}),
+            );
+        }
+        if first.lock().unwrap().insert(kind) {
+            return Reply::json(503, json!({"error": {"message": "busy"}}));
+        }
+        omnihub_test_support::agents::answer(r)
+    });
+    let evolution = ok_evolution();
+    let server = start(db);
+    for kind in KINDS {
+        create_kind(
+            &server,
+            kind,
+            kind,
+            &format!("{}{}", agent.url, prefix(kind)),
+            &evolution,
+            json!({}),
+        );
+        post_webhook(
+            &server,
+            &format!("/webhook/evolution/{kind}"),
+            &text_webhook(&format!("wa_{kind}"), &format!("{kind}-1"), CHAT, "hello"),
+        )
+        .expect(200, None);
+        let other = "5511900000002@s.whatsapp.net";
+        post_webhook(
+            &server,
+            &format!("/webhook/evolution/{kind}"),
+            &text_webhook(&format!("wa_{kind}"), &format!("{kind}-2"), other, "deny"),
+        )
+        .expect(200, None);
+    }
+    wait_until(40, "every message to finish", || {
+        finished(&server) == 2 * KINDS.len()
+    });
+    let entries = log(&server);
+    for kind in KINDS {
+        let of = |id: &str| {
+            entries
+                .iter()
+                .find(|m| m["message_id"] == format!("{kind}-{id}"))
+                .cloned()
+                .unwrap()
+        };
+        let (answered, denied) = (of("1"), of("2"));
+        assert_eq!(
+            answered["status"], "done",
+            "{kind}: the 503 was retried: {answered}"
+        );
+        assert_eq!(denied["status"], "failed", "{kind}: {denied}");
+        let reason = denied["error"].as_str().unwrap_or_default();
+        assert!(
+            reason.contains(&format!("the {kind} agent API answered 401: invalid key")),
+            "{kind}: {reason}"
+        );
+        let sent = sent_to(&evolution, kind);
+        assert!(sent.contains(&format!("{kind}: hello")), "{kind}: {sent:?}");
+        assert!(
+            sent.iter()
+                .all(|t| !t.contains("invalid key") && !t.contains("sk-provider")),
+            "{kind}: {sent:?}"
+        );
+        assert_eq!(sent.len(), 2, "{kind}: the reply and the apology: {sent:?}");
+    }
 }

@@ -166,4 +166,52 @@ async fn no_protocol_follows_a_redirect_or_waits_past_the_timeout() {
         );
     }
     assert_eq!(redirecting.requests().len(), 6, "nothing went to the other host");
+    let slow = FakeHttp::start(|_, _| Reply::json(200, json!({})).after(std::time::Duration::from_secs(3)));
+    for kind in ["openai", "dify", "n8n", "flowise", "typebot", "webhook"] {
+        let mut input = InstanceBuilder::new("shop")
+            .agent(&slow.url)
+            .kind(kind, json!({}))
+            .input();
+        input.agent_timeout = Some(1);
+        let instance = InstanceBuilder::from_input(input).config();
+        let err = call(&instance, &message("hi"), None, noon()).await.unwrap_err();
+        assert!(
+            matches!(err, AgentError::Timeout(1)) && err.is_transient(),
+            "{kind}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_kind_classifies_statuses_the_same_way() {
+    let fake = FakeHttp::start(|r, _| {
+        let status: u16 = r.path.split('/').find_map(|s| s.parse().ok()).unwrap_or(418);
+        Reply::json(
+            status,
+            json!({"error": {"message": format!("status {status}")}, "message": format!("status {status}")}),
+        )
+    });
+    for kind in ["openai", "dify", "n8n", "flowise", "typebot", "webhook"] {
+        for (status, transient) in [
+            (408, true),
+            (409, true),
+            (429, true),
+            (500, true),
+            (503, true),
+            (400, false),
+            (401, false),
+            (403, false),
+            (404, false),
+            (422, false),
+        ] {
+            // The status the fake answers rides in the base URL's path.
+            let base = format!("{}/x/{status}", fake.url);
+            let instance = InstanceBuilder::new("shop")
+                .agent(&base)
+                .kind(kind, json!({}))
+                .config();
+            let err = call(&instance, &message("hi"), None, noon()).await.unwrap_err();
+            assert_eq!(err.is_transient(), transient, "{kind} {status}: {err}");
+        }
+    }
 }
