@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use omnihub_db::{Change, Changed, ClaimRequest, Database};
-use omnihub_domain::MessageRecord;
+use omnihub_domain::{session_name, MessageRecord};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
@@ -15,6 +15,7 @@ use crate::events::PipelineEvents;
 use crate::log_writer::{LogWriter, Writes};
 use crate::ports::{AgentApi, MessengerApi};
 use crate::process::Processor;
+use crate::process_agent::Preloaded;
 use crate::{InstanceCache, RetryPolicy, DEFAULT_APOLOGY};
 
 /// How the dispatcher behaves.
@@ -124,13 +125,15 @@ impl<A: AgentApi, M: MessengerApi> Dispatcher<A, M> {
             while tasks.try_join_next().is_some() {}
             let claimed = self.claim(&in_flight, tasks.len()).await;
             let claimed_any = !claimed.is_empty();
+            let mut states = self.preload_states(&claimed).await;
             for record in claimed {
                 let processor = self.processor.clone();
                 let in_flight = in_flight.clone();
+                let preloaded = states.remove(&record.id);
                 *lock(&in_flight).entry(record.instance.clone()).or_default() += 1;
                 tasks.spawn(async move {
                     let instance = record.instance.clone();
-                    processor.process(record).await;
+                    processor.process(record, preloaded).await;
                     if let Some(n) = lock(&in_flight).get_mut(&instance) {
                         *n = n.saturating_sub(1);
                     }
@@ -202,6 +205,45 @@ impl<A: AgentApi, M: MessengerApi> Dispatcher<A, M> {
                 Vec::new()
             }
         }
+    }
+
+    /// Reads, in one query, the conversation states the claimed messages' agents will need
+    /// (kinds that keep memory in omnihub), keyed by message id. A failed read is logged and
+    /// leaves each message to read its own.
+    async fn preload_states(&self, claimed: &[MessageRecord]) -> HashMap<i64, Preloaded> {
+        let wanted: Vec<(i64, String, String)> = claimed
+            .iter()
+            .filter(|record| record.reply.is_none())
+            .filter_map(|record| {
+                let instance = self.processor.cache.get(&record.instance)?;
+                self.processor.agent.wants_state(&instance).then(|| {
+                    let session = session_name(
+                        instance.name.as_str(),
+                        instance.session_id_prefix.as_deref(),
+                        &record.inbound,
+                    );
+                    (record.id, record.instance.clone(), session)
+                })
+            })
+            .collect();
+        if wanted.is_empty() {
+            return HashMap::new();
+        }
+        let keys: Vec<(String, String)> = wanted.iter().map(|(_, i, s)| (i.clone(), s.clone())).collect();
+        let mut found = match blocking(&self.db, move |db| db.conversations().get_many(&keys)).await {
+            Ok(found) => found,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read the claimed conversations' states; each message reads its own");
+                return HashMap::new();
+            }
+        };
+        wanted
+            .into_iter()
+            .map(|(id, instance, session)| {
+                let state = found.remove(&(instance, session.clone()));
+                (id, Preloaded { session, state })
+            })
+            .collect()
     }
 
     async fn drain(&self, mut tasks: JoinSet<()>, grace: Duration) {

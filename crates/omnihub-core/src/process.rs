@@ -13,6 +13,7 @@ use crate::error::CoreError;
 use crate::events::PipelineEvents;
 use crate::log_writer::Writes;
 use crate::ports::{AgentApi, MessengerApi};
+use crate::process_agent::Preloaded;
 use crate::split::{split_reply, MAX_PART_CHARS};
 use crate::{InstanceCache, RetryPolicy};
 
@@ -74,7 +75,7 @@ impl From<CoreError> for Stop {
 impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
     /// Processes one claimed message inside its span (`message_id`, `instance`, `chat`,
     /// `attempt`), so every line logged on its way carries them.
-    pub(crate) async fn process(&self, record: MessageRecord) {
+    pub(crate) async fn process(&self, record: MessageRecord, preloaded: Option<Preloaded>) {
         let span = tracing::info_span!(
             "message",
             log_id = record.id,
@@ -83,10 +84,10 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             chat = %record.inbound.chat_id,
             attempt = record.attempts,
         );
-        self.process_in_span(record).instrument(span).await;
+        self.process_in_span(record, preloaded).instrument(span).await;
     }
 
-    async fn process_in_span(&self, record: MessageRecord) {
+    async fn process_in_span(&self, record: MessageRecord, preloaded: Option<Preloaded>) {
         let id = record.id;
         let attempts = record.attempts;
         // Attempts are counted at claim time; one past the maximum means earlier attempts
@@ -105,7 +106,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             return;
         }
         let outcome = self
-            .run(&record)
+            .run(&record, preloaded)
             .await
             .map_err(|stop| self.redacted(&record, stop));
         let result = match outcome {
@@ -175,7 +176,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
         }
     }
 
-    async fn run(&self, record: &MessageRecord) -> Result<(), Stop> {
+    async fn run(&self, record: &MessageRecord, preloaded: Option<Preloaded>) -> Result<(), Stop> {
         let Some(instance) = self.cache.get(&record.instance) else {
             return Err(Stop::Fail {
                 stage: Stage::Config,
@@ -198,7 +199,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
                 return self.complete(record.id, Some(EMPTY_REPLY.into())).await
             }
             Some(reply) => reply.clone(),
-            None => match self.ask_agent(&instance, record).await? {
+            None => match self.ask_agent(&instance, record, preloaded).await? {
                 Answer::Text(reply) => reply,
                 Answer::NoReply(reason) => return self.complete(record.id, Some(reason)).await,
             },

@@ -13,6 +13,16 @@ use crate::ports::{AgentApi, MessengerApi};
 use crate::process::{Processor, Stop, EMPTY_REPLY};
 use crate::split::cap_reply;
 
+/// A conversation's state read with the claimed batch it belongs to, so the agent stage need
+/// not read it alone. Used only when the message's session is still `session`.
+#[derive(Debug, Clone)]
+pub(crate) struct Preloaded {
+    /// The session the state was read for.
+    pub session: String,
+    /// The stored state; `None` when the conversation has none yet.
+    pub state: Option<serde_json::Value>,
+}
+
 impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
     /// Calls the agent once and stores its answer (with the conversation's new state) before
     /// anything is sent, so a retry resumes from the stored answer.
@@ -20,6 +30,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
         &self,
         instance: &Arc<InstanceConfig>,
         record: &MessageRecord,
+        preloaded: Option<Preloaded>,
     ) -> Result<Answer, Stop> {
         // The claim recorded the call's start and leased the message for the agent timeout
         // plus the usual lease, so the call needs no write of its own.
@@ -40,11 +51,15 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             instance.session_id_prefix.as_deref(),
             &record.inbound,
         );
-        let state = if self.agent.wants_state(instance) {
-            let (name, key) = (instance.name.to_string(), session.clone());
-            self.write(move |db| db.conversations().get(&name, &key)).await?
-        } else {
-            None
+        let state = match preloaded {
+            _ if !self.agent.wants_state(instance) => None,
+            // Read with the claimed batch: the chat's previous turn had committed its state
+            // before this message could be claimed, so it is current.
+            Some(preloaded) if preloaded.session == session => preloaded.state,
+            _ => {
+                let (name, key) = (instance.name.to_string(), session.clone());
+                self.write(move |db| db.conversations().get(&name, &key)).await?
+            }
         };
         let turn = AgentTurn {
             instance: instance.name.as_str(),

@@ -2,6 +2,8 @@
 //! one conversation (memory, the backend's own session id), stored as JSON per
 //! (instance, session).
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
@@ -74,6 +76,38 @@ impl<'a> ConversationStore<'a> {
             })
         })
         .transpose()
+    }
+
+    /// The stored states of several conversations at once (one query for a claimed batch),
+    /// keyed by (instance, session); a conversation with no state is absent.
+    pub fn get_many(&self, keys: &[(String, String)]) -> Result<HashMap<(String, String), Value>, DbError> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let instances: HashSet<&str> = keys.iter().map(|(i, _)| i.as_str()).collect();
+        let sessions: HashSet<&str> = keys.iter().map(|(_, s)| s.as_str()).collect();
+        let wanted: HashSet<(&str, &str)> = keys.iter().map(|(i, s)| (i.as_str(), s.as_str())).collect();
+        let rows: Vec<(String, String, String)> = with_conn(self.db, |conn| {
+            Ok(c::conversations
+                .filter(c::instance_name.eq_any(&instances))
+                .filter(c::session.eq_any(&sessions))
+                .select((c::instance_name, c::session, c::state))
+                .load(conn)?)
+        })?;
+        let mut states = HashMap::new();
+        for (instance, session, text) in rows {
+            // The two IN lists match a superset of the pairs asked for.
+            if !wanted.contains(&(instance.as_str(), session.as_str())) {
+                continue;
+            }
+            let state = serde_json::from_str(&text).map_err(|e| DbError::Corrupt {
+                entity: "conversation",
+                key: format!("{instance}/{session}"),
+                reason: format!("state is not JSON: {e}"),
+            })?;
+            states.insert((instance, session), state);
+        }
+        Ok(states)
     }
 
     /// The conversations of `instance`, most recently used first.

@@ -9,6 +9,7 @@
 )]
 
 mod bootstrap;
+mod conversations;
 mod instances;
 mod messages;
 mod migrations;
