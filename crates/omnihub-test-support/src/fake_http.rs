@@ -1,6 +1,8 @@
 //! A fake upstream HTTP server (agent API, Evolution API, or an attacker's host) that
 //! records every request with its timing and answers as a test tells it to.
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -79,8 +81,12 @@ impl Reply {
 type Behaviour = dyn Fn(&Recorded, usize) -> Reply + Send + Sync;
 
 /// A running fake; it stops when dropped.
+///
+/// A small HTTP/1.1 server on `std::net`: one request per connection (answered with
+/// `Connection: close`), each connection on its own thread. (tiny_http's worker pool left a
+/// new connection waiting 5–10 s now and then, which tests read as upstream timeouts.)
 pub struct FakeHttp {
-    server: Arc<tiny_http::Server>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
     /// Base URL, e.g. `http://127.0.0.1:40123`.
     pub url: String,
     requests: Arc<Mutex<Vec<Recorded>>>,
@@ -91,64 +97,25 @@ impl FakeHttp {
     /// requests came before it, and says how to answer. Each request is served on its own
     /// thread, so slow answers do not block others.
     pub fn start(behaviour: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static) -> Self {
-        let server =
-            Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap_or_else(|e| panic!("fake server: {e}")));
-        let port = server.server_addr().to_ip().map_or(0, |a| a.port());
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("fake server: {e}"));
+        let port = listener.local_addr().map_or(0, |a| a.port());
         let requests: Arc<Mutex<Vec<Recorded>>> = Arc::default();
         let behaviour: Arc<Behaviour> = Arc::new(behaviour);
         let counter = Arc::new(Mutex::new(0usize));
-        let (srv, reqs) = (server.clone(), requests.clone());
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (reqs, stopping) = (requests.clone(), stop.clone());
         std::thread::spawn(move || {
-            for mut request in srv.incoming_requests() {
+            for stream in listener.incoming() {
+                if stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(stream) = stream else { continue };
                 let (behaviour, reqs, counter) = (behaviour.clone(), reqs.clone(), counter.clone());
-                std::thread::spawn(move || {
-                    let started = Instant::now();
-                    let mut body = String::new();
-                    let _ = request.as_reader().read_to_string(&mut body);
-                    let mut recorded = Recorded {
-                        method: request.method().to_string(),
-                        path: request.url().to_owned(),
-                        headers: request
-                            .headers()
-                            .iter()
-                            .map(|h| {
-                                (
-                                    h.field.as_str().as_str().to_ascii_lowercase(),
-                                    h.value.as_str().to_owned(),
-                                )
-                            })
-                            .collect(),
-                        json: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-                        started,
-                        finished: started,
-                    };
-                    let index = {
-                        let mut n = counter.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                        *n += 1;
-                        *n - 1
-                    };
-                    let reply = behaviour(&recorded, index);
-                    std::thread::sleep(reply.delay);
-                    recorded.finished = Instant::now();
-                    reqs.lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .push(recorded);
-                    let header = |name: &str, value: &str| {
-                        tiny_http::Header::from_bytes(name, value)
-                            .unwrap_or_else(|()| panic!("invalid header {name}: {value}"))
-                    };
-                    let mut response = tiny_http::Response::from_string(reply.body)
-                        .with_status_code(reply.status)
-                        .with_header(header("content-type", &reply.content_type));
-                    for (name, value) in &reply.headers {
-                        response.add_header(header(name, value));
-                    }
-                    let _ = request.respond(response);
-                });
+                std::thread::spawn(move || serve(stream, &*behaviour, &reqs, &counter));
             }
         });
         Self {
-            server,
+            stop,
             url: format!("http://127.0.0.1:{port}"),
             requests,
         }
@@ -173,6 +140,100 @@ impl FakeHttp {
 
 impl Drop for FakeHttp {
     fn drop(&mut self) {
-        self.server.unblock();
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.url.trim_start_matches("http://"));
+    }
+}
+
+/// Reads one request from `stream`, answers it as `behaviour` says and closes the connection.
+fn serve(stream: TcpStream, behaviour: &Behaviour, reqs: &Mutex<Vec<Recorded>>, counter: &Mutex<usize>) {
+    let started = Instant::now();
+    let Ok(mut writer) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return; // a connection that sent nothing (e.g. the wake-up in Drop)
+    }
+    let mut parts = line.split_whitespace();
+    let (method, path) = (
+        parts.next().unwrap_or("").to_owned(),
+        parts.next().unwrap_or("").to_owned(),
+    );
+    let mut headers = Vec::new();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).unwrap_or(0) == 0 {
+            break;
+        }
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    let length = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
+    let mut recorded = Recorded {
+        method,
+        path,
+        headers,
+        json: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        started,
+        finished: started,
+    };
+    let index = {
+        let mut n = counter.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *n += 1;
+        *n - 1
+    };
+    let reply = behaviour(&recorded, index);
+    std::thread::sleep(reply.delay);
+    recorded.finished = Instant::now();
+    reqs.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(recorded);
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n",
+        reply.status,
+        reason(reply.status),
+        reply.content_type,
+        reply.body.len()
+    );
+    for (name, value) in &reply.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = writer.write_all(head.as_bytes());
+    let _ = writer.write_all(reply.body.as_bytes());
+    let _ = writer.flush();
+    let _ = writer.shutdown(std::net::Shutdown::Both);
+}
+
+/// A reason phrase for the status line (clients ignore it).
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        302 => "Found",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Status",
     }
 }
