@@ -8,7 +8,7 @@ use crate::dto::ListQuery;
 use crate::dto_agents::{ConversationResponse, TestAgentRequest, TestAgentResponse};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonObject;
-use crate::handlers::instances::{path_name, MAX_LIMIT};
+use crate::handlers::instances::{paging, path_name};
 use crate::state::AppState;
 
 /// List the conversations whose memory omnihub keeps for an instance (OpenAI history, Dify
@@ -28,13 +28,7 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let name = path_name(&name)?;
-    let (skip, limit) = (query.skip.unwrap_or(0), query.limit.unwrap_or(100));
-    if skip < 0 || !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::Validation {
-            field: Some(if skip < 0 { "skip" } else { "limit" }.into()),
-            message: format!("invalid paging: skip must be 0 or more, limit from 1 to {MAX_LIMIT}"),
-        });
-    }
+    let (skip, limit) = paging(&query)?;
     let conversations = state
         .db(move |db| {
             db.instances().get(&name)?;
@@ -61,8 +55,9 @@ pub async fn reset(
 ) -> Result<HttpResponse, ApiError> {
     let (name, chat) = path.into_inner();
     let name = path_name(&name)?;
+    // A reset changes no instance, so the instance cache is left alone (no `admin_write`).
     let forgotten = state
-        .admin_write(move |db| {
+        .db_once(move |db| {
             let instance = db.instances().get(&name)?;
             let store = db.conversations();
             for session in sessions_for_chat(

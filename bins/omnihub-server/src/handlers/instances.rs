@@ -17,18 +17,9 @@ pub(crate) fn path_name(name: &str) -> Result<InstanceName, ApiError> {
     InstanceName::parse(name).map_err(|_| ApiError::NotFound(format!("instance '{name}' not found")))
 }
 
-/// List instances ordered by name.
-#[utoipa::path(get, path = "/api/v1/instances", operation_id = "list_instances", tag = "instances", params(ListQuery),
-    responses(
-        (status = 200, description = "Instances, keys masked", body = [InstanceResponse]),
-        (status = 401, description = "Missing or wrong API key", body = ErrorBody),
-        (status = 422, description = "skip or limit out of range", body = ErrorBody),
-    ),
-    security(("api_key" = []), ("bearer" = [])))]
-pub async fn list(
-    state: web::Data<AppState>,
-    query: web::Query<ListQuery>,
-) -> Result<HttpResponse, ApiError> {
+/// `skip` (default 0) and `limit` (default 100, at most [`MAX_LIMIT`]) of a list route,
+/// checked.
+pub(crate) fn paging(query: &ListQuery) -> Result<(i64, i64), ApiError> {
     let skip = query.skip.unwrap_or(0);
     let limit = query.limit.unwrap_or(100);
     if skip < 0 {
@@ -43,6 +34,22 @@ pub async fn list(
             message: format!("invalid limit: must be from 1 to {MAX_LIMIT}"),
         });
     }
+    Ok((skip, limit))
+}
+
+/// List instances ordered by name.
+#[utoipa::path(get, path = "/api/v1/instances", operation_id = "list_instances", tag = "instances", params(ListQuery),
+    responses(
+        (status = 200, description = "Instances, keys masked", body = [InstanceResponse]),
+        (status = 401, description = "Missing or wrong API key", body = ErrorBody),
+        (status = 422, description = "skip or limit out of range", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("bearer" = [])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (skip, limit) = paging(&query)?;
     let instances = state.db(move |db| db.instances().list(skip, limit)).await?;
     let body: Vec<InstanceResponse> = instances.into_iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(body))
