@@ -5,6 +5,7 @@ use std::time::Duration;
 use omnihub_domain::{HttpUrl, PathName, Secret};
 use serde_json::{json, Value};
 
+use crate::answers::status_error;
 use crate::EvolutionError;
 
 /// Where and as whom to call Evolution: always the instance's own configuration, never
@@ -102,28 +103,21 @@ impl EvolutionClient {
         if (200..300).contains(&status) {
             return Ok(());
         }
-        if status == 429 {
-            return Err(EvolutionError::RateLimited);
-        }
-        if (300..400).contains(&status) {
-            return Err(EvolutionError::Redirected {
-                status,
-                host: omnihub_domain::hygiene::redirect_host(
-                    response
-                        .headers()
-                        .get(reqwest::header::LOCATION)
-                        .and_then(|v| v.to_str().ok()),
-                ),
-            });
-        }
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let text = response.text().await.unwrap_or_default();
-        Err(EvolutionError::Status {
-            status,
-            message: error_message(&text),
-        })
+        Err(status_error(status, &text, location.as_deref()))
     }
 
-    fn transport(&self, err: &reqwest::Error) -> EvolutionError {
+    /// The pooled HTTP client (no redirects, the configured timeouts).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(crate) fn transport(&self, err: &reqwest::Error) -> EvolutionError {
         // Only a request that could not be built is permanent: a connection refused, reset
         // or closed before the answer was complete may succeed on the next attempt.
         if err.is_timeout() {
@@ -147,28 +141,8 @@ fn endpoint(base: &HttpUrl, path: &[&str], instance: &PathName) -> Result<url::U
     Ok(url)
 }
 
-/// Evolution errors look like `{"status":400,"error":"Bad Request","response":{"message":…}}`
-/// where `message` is a string or an array; anything else is shown truncated.
-fn error_message(body: &str) -> String {
-    let parsed: Option<Value> = serde_json::from_str(body).ok();
-    let message = parsed
-        .as_ref()
-        .and_then(|v| v.get("response"))
-        .and_then(|r| r.get("message"));
-    let text = match message {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-            .collect::<Vec<_>>()
-            .join("; "),
-        _ => body.to_owned(),
-    };
-    text.chars().take(300).collect()
-}
-
 /// reqwest's messages include the URL; ours must not carry query strings or hosts twice.
-fn without_url(err: &reqwest::Error) -> String {
+pub(crate) fn without_url(err: &reqwest::Error) -> String {
     let mut source: Option<&dyn std::error::Error> = std::error::Error::source(err);
     let mut text = String::new();
     while let Some(cause) = source {
@@ -195,15 +169,6 @@ mod tests {
             url.as_str(),
             "https://evo.example.com/base/message/sendText/Minha%20Loja"
         );
-    }
-
-    #[test]
-    fn evolution_error_bodies_become_one_line() {
-        let body = r#"{"status":400,"error":"Bad Request","response":{"message":["Text is required"]}}"#;
-        assert_eq!(error_message(body), "Text is required");
-        let body = r#"{"status":404,"error":"Not Found","response":{"message":"The \"x\" instance does not exist"}}"#;
-        assert_eq!(error_message(body), "The \"x\" instance does not exist");
-        assert_eq!(error_message("<html>oops</html>"), "<html>oops</html>");
     }
 
     #[test]

@@ -35,6 +35,19 @@ pub enum EvolutionError {
         /// The host the `Location` header names (`unknown` when absent or unreadable).
         host: String,
     },
+    /// Evolution 2.4+ answered 503 `LICENSE_REQUIRED`: the server is not activated. Not
+    /// transient: nothing works until an operator activates it.
+    #[error("the Evolution server is not activated (LICENSE_REQUIRED): open {} and activate it, then try again", register_url.as_deref().unwrap_or("its /manager page"))]
+    NotActivated {
+        /// Where to activate it, as Evolution said.
+        register_url: Option<String>,
+    },
+    /// A 2xx answer whose body says `"error": true` (Evolution hides some failures so).
+    #[error("Evolution API reported an error in a successful answer: {0}")]
+    ErrorBody(String),
+    /// A 2xx answer omnihub cannot read.
+    #[error("unexpected answer from the Evolution API: {0}")]
+    Unexpected(String),
     /// The request could not be built (a bad base URL).
     #[error("invalid Evolution API request: {0}")]
     Request(String),
@@ -47,9 +60,13 @@ impl EvolutionError {
         match self {
             Self::Timeout(_) | Self::Connect(_) | Self::RateLimited => true,
             Self::Status { status, .. } => *status >= 500,
-            Self::MalformedJson(_) | Self::NotAnEnvelope(_) | Self::Request(_) | Self::Redirected { .. } => {
-                false
-            }
+            Self::MalformedJson(_)
+            | Self::NotAnEnvelope(_)
+            | Self::Request(_)
+            | Self::Redirected { .. }
+            | Self::NotActivated { .. }
+            | Self::ErrorBody(_)
+            | Self::Unexpected(_) => false,
         }
     }
 }

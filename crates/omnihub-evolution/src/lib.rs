@@ -1,5 +1,7 @@
 //! Evolution API for omnihub: webhook envelopes and `messages.upsert` payloads parsed into
-//! domain types, and a REST client for `sendText` and `sendPresence`.
+//! domain types, lifecycle webhooks (`connection.update`, `qrcode.updated`, …), and a REST
+//! client for `sendText`, `sendPresence` and managing instances (create, connect, state,
+//! webhook, restart, logout, delete).
 //!
 //! Nothing outbound ever uses `server_url` or `apikey` from a webhook body: the client takes
 //! an [`EvolutionTarget`] built from the instance's stored configuration.
@@ -17,12 +19,18 @@
 //! assert!(matches!(&upsert.content, Content::Message(m) if m.text == "Oi"));
 //! ```
 
+mod answers;
 mod client;
 mod content;
 mod error;
+mod events;
+mod lifecycle;
 mod webhook;
 
+pub use answers::{RemoteInstance, RemoteWebhook};
 pub use client::{EvolutionClient, EvolutionTarget, Presence};
 pub use content::{extract, Content, MAX_TEXT_CHARS};
 pub use error::EvolutionError;
+pub use events::{parse_lifecycle, LifecycleEvent};
+pub use lifecycle::{ConnectAnswer, EvolutionServer, WebhookSettings, WEBHOOK_EVENTS};
 pub use webhook::{normalise_event, parse_envelope, parse_upserts, Envelope, Upsert};
