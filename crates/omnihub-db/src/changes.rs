@@ -74,6 +74,18 @@ pub enum Change {
         /// Why.
         error: String,
     },
+    /// `id` waits `delay` for its instance's number to be connected (the claim's attempt is
+    /// given back; `held_since` is set on the first hold).
+    Hold {
+        /// Log id.
+        id: i64,
+        /// Lease owner.
+        owner: String,
+        /// When to look again (a report that the number is `open` releases it sooner).
+        delay: Duration,
+        /// Why it waits.
+        reason: String,
+    },
     /// `id` failed for good.
     Fail {
         /// Log id.
@@ -168,6 +180,12 @@ fn apply_one(conn: &mut DbConn, at: chrono::NaiveDateTime, change: &Change) -> R
             stage,
             error,
         } => applied(step::retry_later(conn, at, *id, owner, *delay, (*stage, error))),
+        Change::Hold {
+            id,
+            owner,
+            delay,
+            reason,
+        } => applied(step::hold(conn, at, *id, owner, *delay, reason)),
         Change::Fail {
             id,
             owner,

@@ -184,6 +184,11 @@ impl Database {
         crate::MessageStore::new(self)
     }
 
+    /// Each instance's WhatsApp connection as Evolution last reported it.
+    pub fn connections(&self) -> crate::ConnectionStore<'_> {
+        crate::ConnectionStore::new(self)
+    }
+
     /// The conversation states agents keep between turns.
     pub fn conversations(&self) -> crate::ConversationStore<'_> {
         crate::ConversationStore::new(self)

@@ -160,6 +160,43 @@ pub(crate) fn retry_later(
     Ok(held)
 }
 
+/// Puts a message back to wait `delay` for its number to be connected: like
+/// [`retry_later`], but the attempt it was claimed with is given back (waiting is not
+/// failing) and `held_since` records when the wait began.
+pub(crate) fn hold(
+    conn: &mut DbConn,
+    at: NaiveDateTime,
+    id: i64,
+    owner: &str,
+    delay: Duration,
+    reason: &str,
+) -> QueryResult<bool> {
+    let due = later(at, delay);
+    let held = held!(id, owner)
+        .set((
+            released(),
+            m::next_attempt_at.eq(due),
+            m::attempts.eq(diesel::dsl::sql::<diesel::sql_types::Integer>(
+                "CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END",
+            )),
+            m::held_since.eq(
+                diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Timestamp>>(
+                    "COALESCE(held_since, ",
+                )
+                .bind::<diesel::sql_types::Timestamp, _>(at)
+                .sql(")"),
+            ),
+            m::error_stage.eq(Stage::Evolution.as_str()),
+            m::error.eq(reason),
+        ))
+        .execute(conn)?
+        == 1;
+    if held {
+        queues::reschedule(conn, &[id], due)?;
+    }
+    Ok(held)
+}
+
 /// Finishes a message as `failed` at `stage` with `error`; its chat moves on.
 pub(crate) fn fail(
     conn: &mut DbConn,

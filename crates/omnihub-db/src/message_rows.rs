@@ -36,6 +36,7 @@ pub(crate) struct MessageRow {
     pub agent_finished_at: Option<NaiveDateTime>,
     pub sent_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
+    pub held_since: Option<NaiveDateTime>,
 }
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
@@ -95,6 +96,7 @@ impl TryFrom<MessageRow> for MessageRecord {
             agent_finished_at: row.agent_finished_at.map(utc),
             sent_at: row.sent_at.map(utc),
             finished_at: row.finished_at.map(utc),
+            held_since: row.held_since.map(utc),
         })
     }
 }

@@ -48,6 +48,7 @@ diesel::table! {
         agent_finished_at -> Nullable<Timestamp>,
         sent_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
+        held_since -> Nullable<Timestamp>,
     }
 }
 
@@ -69,4 +70,24 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(instance_configs, messages, conversations, chat_queues);
+diesel::table! {
+    instance_connections (instance_name) {
+        instance_name -> Text,
+        state -> Text,
+        since -> Timestamp,
+        reason_code -> Nullable<BigInt>,
+        reason -> Nullable<Text>,
+        last_qr_at -> Nullable<Timestamp>,
+        number -> Nullable<Text>,
+        profile_name -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    instance_configs,
+    messages,
+    conversations,
+    chat_queues,
+    instance_connections
+);

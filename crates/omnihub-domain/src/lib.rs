@@ -30,6 +30,7 @@
 mod agent;
 mod agent_options;
 mod clock;
+mod connection;
 mod error;
 pub mod hygiene;
 mod instance;
@@ -47,6 +48,7 @@ pub use agent_options::{
     DEFAULT_WORKFLOW_OUTPUT, MAX_INPUTS,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use connection::{disconnect_reason, Connection, ConnectionReport, ConnectionState};
 pub use error::DomainError;
 pub use instance::{
     webhook_secret, InstanceChanges, InstanceChangesInput, InstanceConfig, NewInstance, NewInstanceInput,

@@ -145,6 +145,9 @@ pub struct MessageRecord {
     pub sent_at: Option<DateTime<Utc>>,
     /// When it reached `done` or `failed`.
     pub finished_at: Option<DateTime<Utc>>,
+    /// Since when its reply waits for the number to be connected again (see
+    /// [`crate::ConnectionState::holds_replies`]); `None` when it is not held.
+    pub held_since: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

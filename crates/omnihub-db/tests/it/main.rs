@@ -9,6 +9,7 @@
 )]
 
 mod bootstrap;
+mod connections;
 mod conversations;
 mod instances;
 mod messages;

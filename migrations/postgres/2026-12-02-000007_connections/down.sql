@@ -1,0 +1,2 @@
+ALTER TABLE messages DROP COLUMN held_since;
+DROP TABLE instance_connections;
