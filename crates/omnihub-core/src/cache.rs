@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use omnihub_db::{Database, DbError};
-use omnihub_domain::InstanceConfig;
+use omnihub_domain::{Connection, InstanceConfig};
 
 use crate::error::{blocking, CoreError};
 
@@ -14,6 +14,8 @@ use crate::error::{blocking, CoreError};
 struct Snapshot {
     by_name: HashMap<String, Arc<InstanceConfig>>,
     default: Option<Arc<InstanceConfig>>,
+    /// Each instance's stored connection (absent: never reported).
+    connections: HashMap<String, Connection>,
 }
 
 /// Instances by name, plus the default one. Cheap to clone (shared).
@@ -37,8 +39,12 @@ impl InstanceCache {
     /// Reloads every instance from the database (blocking).
     pub fn reload(&self) -> Result<usize, DbError> {
         let all = self.db.instances().list(0, i64::MAX)?;
+        let connections = self.db.connections().list()?;
         let count = all.len();
-        let mut fresh = Snapshot::default();
+        let mut fresh = Snapshot {
+            connections: connections.into_iter().collect(),
+            ..Snapshot::default()
+        };
         for instance in all {
             let instance = Arc::new(instance);
             if instance.is_default {
@@ -71,6 +77,29 @@ impl InstanceCache {
     /// Every known instance.
     pub fn all(&self) -> Vec<Arc<InstanceConfig>> {
         self.read().by_name.values().cloned().collect()
+    }
+
+    /// The stored connection of `name` as of the last refresh (or a local report since).
+    pub fn connection(&self, name: &str) -> Option<Connection> {
+        self.read().connections.get(name).cloned()
+    }
+
+    /// Every known connection, by instance name.
+    pub fn connections(&self) -> Vec<(String, Connection)> {
+        self.read()
+            .connections
+            .iter()
+            .map(|(name, c)| (name.clone(), c.clone()))
+            .collect()
+    }
+
+    /// Records a connection just stored, so this process acts on it before the next refresh.
+    pub fn put_connection(&self, name: &str, connection: Connection) {
+        let mut snapshot = self
+            .snapshot
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        snapshot.connections.insert(name.to_owned(), connection);
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Snapshot> {

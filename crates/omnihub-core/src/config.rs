@@ -39,6 +39,9 @@ pub struct PipelineConfig {
     pub reply_max_chars: usize,
     /// Most WhatsApp messages one agent reply is sent in.
     pub reply_max_parts: usize,
+    /// Longest a reply waits for its number to be connected (`OMNIHUB_HOLD_MAX`) before it
+    /// fails with the stored reason.
+    pub hold_max: Duration,
     /// Most messages one webhook may carry; a larger batch is refused whole.
     pub webhook_max_messages: usize,
 }
@@ -59,6 +62,7 @@ impl Default for PipelineConfig {
             log_batch_rows: 512,
             reply_max_chars: 12_000,
             reply_max_parts: 10,
+            hold_max: Duration::from_secs(24 * 3600),
             webhook_max_messages: 50,
         }
     }

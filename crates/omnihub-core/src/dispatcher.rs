@@ -39,6 +39,8 @@ pub struct DispatcherConfig {
     pub reply_max_chars: usize,
     /// Most WhatsApp messages one agent reply is sent in.
     pub reply_max_parts: usize,
+    /// Longest a reply waits for its number to be connected before it fails.
+    pub hold_max: Duration,
 }
 
 impl Default for DispatcherConfig {
@@ -53,6 +55,7 @@ impl Default for DispatcherConfig {
             apology: Some(DEFAULT_APOLOGY.to_owned()),
             reply_max_chars: 12_000,
             reply_max_parts: 10,
+            hold_max: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -88,6 +91,7 @@ impl<A: AgentApi, M: MessengerApi> Dispatcher<A, M> {
             retry: config.retry,
             apology: config.apology.clone(),
             reply_limits: (config.reply_max_chars, config.reply_max_parts),
+            hold_max: config.hold_max,
         });
         Self {
             db,

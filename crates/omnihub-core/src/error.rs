@@ -14,6 +14,14 @@ pub enum CoreError {
     /// A blocking database task panicked or was cancelled.
     #[error("a database task did not complete: {0}")]
     Join(String),
+    /// Managing a number on Evolution failed; `message` says what to do.
+    #[error("{message}")]
+    Lifecycle {
+        /// The class of the failure.
+        problem: crate::LifecycleProblem,
+        /// What happened and what to do.
+        message: String,
+    },
     /// A thread or runtime of the pipeline could not be started.
     #[error("cannot start the pipeline's {what}: {reason}")]
     Start {

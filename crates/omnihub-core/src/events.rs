@@ -14,6 +14,8 @@ pub trait PipelineEvents: Send + Sync + 'static {
     fn evolution_call(&self, _seconds: f64, _ok: bool) {}
     /// An agent reply was cut to the configured limits.
     fn reply_cut(&self) {}
+    /// A reply was held because its number is not connected.
+    fn held(&self) {}
 }
 
 /// Ignores every event.

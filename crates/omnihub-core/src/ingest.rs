@@ -6,10 +6,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use omnihub_domain::InstanceConfig;
-use omnihub_evolution::{parse_envelope, parse_upserts, EvolutionError};
+use omnihub_evolution::{parse_envelope, parse_lifecycle, parse_upserts, EvolutionError};
 use subtle::ConstantTimeEq;
 
 use crate::classify::{classify, Decision};
+use crate::connection_events::ConnectionRecorder;
 use crate::log_writer::{LogWriter, Written};
 use crate::InstanceCache;
 
@@ -30,6 +31,8 @@ pub enum IngestOutcome {
     Duplicate,
     /// Nothing to answer (another event, the owner's own message, a reaction…), for this reason.
     Ignored(String),
+    /// A lifecycle webhook was stored: the instance's connection is now in this state.
+    Recorded(String),
     /// The webhook was refused; resending it unchanged will not help.
     Rejected(Rejection),
     /// The database could not commit it: nothing was written, the sender should retry.
@@ -156,6 +159,7 @@ pub(crate) fn authenticate(
 /// Everything after authentication: envelope, parse, classify, commit.
 pub(crate) async fn ingest_for(
     writer: &LogWriter,
+    recorder: &ConnectionRecorder,
     instance: &InstanceConfig,
     body: &[u8],
     max_messages: usize,
@@ -172,6 +176,9 @@ pub(crate) async fn ingest_for(
         });
     }
     if !envelope.is_message_upsert() {
+        if let Some(event) = parse_lifecycle(&envelope) {
+            return recorder.record(instance, &event).await;
+        }
         return IngestOutcome::Ignored(format!("event {} is not handled", envelope.event));
     }
     let upserts = match parse_upserts(&envelope.data) {

@@ -10,6 +10,7 @@ use omnihub_db::{Database, Engine};
 use tokio::sync::{watch, Notify};
 
 use crate::config::default_owner;
+use crate::connection_events::ConnectionRecorder;
 use crate::dispatcher::{Dispatcher, DispatcherConfig};
 use crate::events::{NoEvents, PipelineEvents};
 use crate::ingest::{authenticate, ingest_for, IngestOutcome, Rejection};
@@ -28,6 +29,7 @@ struct Inner {
     db: Database,
     cache: InstanceCache,
     writer: LogWriter,
+    recorder: ConnectionRecorder,
     wake: Arc<Notify>,
     stop: watch::Sender<Option<Duration>>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -96,6 +98,7 @@ impl Pipeline {
     pub async fn ingest_admitted(&self, admission: &Admission, body: &[u8]) -> IngestOutcome {
         let outcome = ingest_for(
             &self.inner.writer,
+            &self.inner.recorder,
             &admission.instance,
             body,
             self.inner.max_messages,
@@ -225,6 +228,7 @@ impl<A: AgentApi, M: MessengerApi> PipelineBuilder<A, M> {
                 apology: config.apology.clone(),
                 reply_max_chars: config.reply_max_chars,
                 reply_max_parts: config.reply_max_parts,
+                hold_max: config.hold_max,
             },
         )
         .with_writer(writer.clone());
@@ -265,6 +269,10 @@ impl<A: AgentApi, M: MessengerApi> PipelineBuilder<A, M> {
             })?;
         Ok(Pipeline {
             inner: Arc::new(Inner {
+                recorder: ConnectionRecorder {
+                    db: db.clone(),
+                    cache: cache.clone(),
+                },
                 db,
                 cache,
                 writer,

@@ -33,6 +33,8 @@ pub(crate) struct Processor<A, M> {
     pub apology: Option<String>,
     /// Most characters and parts of one agent reply.
     pub reply_limits: (usize, usize),
+    /// Longest a reply waits for its number to be connected.
+    pub hold_max: Duration,
 }
 
 /// How a stage ended when it did not succeed.
@@ -46,6 +48,8 @@ pub(crate) enum Stop {
     },
     /// A permanent failure.
     Fail { stage: Stage, error: String },
+    /// The number is not connected: the reply waits (see [`crate::hold`]).
+    Hold { reason: String },
     /// The lease was lost or the database failed: another attempt will pick it up.
     Abandon(CoreError),
 }
@@ -130,6 +134,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             Err(Stop::Retry { stage, error, .. } | Stop::Fail { stage, error }) => {
                 self.fail(&record, stage, error).await
             }
+            Err(Stop::Hold { reason }) => self.hold(&record, reason).await,
             // The database refused to store this message's state for its content: retrying
             // cannot help, so it fails with the reason (and the apology).
             Err(Stop::Abandon(CoreError::Db(err))) if err.is_refused() => {
@@ -172,7 +177,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
                 stage,
                 error: clean(error),
             },
-            abandon @ Stop::Abandon(_) => abandon,
+            other @ (Stop::Abandon(_) | Stop::Hold { .. }) => other,
         }
     }
 
@@ -204,6 +209,9 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
                 Answer::NoReply(reason) => return self.complete(record.id, Some(reason)).await,
             },
         };
+        if let Some(hold) = self.hold_check(&instance).await? {
+            return Err(hold);
+        }
         let parts = split_reply(&reply, MAX_PART_CHARS);
         let total = u32::try_from(parts.len()).unwrap_or(u32::MAX);
         for (index, part) in parts.iter().enumerate().skip(record.parts_sent as usize) {
@@ -229,6 +237,9 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
                         lease,
                     };
                     self.fenced(id, change).await?;
+                }
+                Err(e @ omnihub_evolution::EvolutionError::NotActivated { .. }) => {
+                    return Err(self.not_activated(&instance, &e).await);
                 }
                 Err(e) => return Err(Stop::upstream(Stage::Evolution, e.is_transient(), &e)),
             }
@@ -263,7 +274,12 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
         Ok(())
     }
 
-    async fn fail(&self, record: &MessageRecord, stage: Stage, error: String) -> Result<(), CoreError> {
+    pub(crate) async fn fail(
+        &self,
+        record: &MessageRecord,
+        stage: Stage,
+        error: String,
+    ) -> Result<(), CoreError> {
         tracing::warn!(%stage, error = %error, "message failed");
         let (id, owner) = (record.id, self.owner.clone());
         let applied = self
