@@ -6,7 +6,7 @@ use actix_web::middleware::{from_fn, NormalizePath, TrailingSlash};
 use actix_web::{web, App, Error};
 
 use crate::extract::{json_config, json_error_pages, query_config, route_not_found};
-use crate::handlers::{agents, instances, messages, ops, webhooks};
+use crate::handlers::{agents, instances, lifecycle, messages, ops, webhooks};
 use crate::middleware::{observe, require_api_key};
 use crate::state::AppState;
 
@@ -47,6 +47,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::scope("/api/v1")
                 .wrap(from_fn(require_api_key))
                 .service(web::resource("/default-instance").get(instances::default_instance))
+                .service(web::resource("/evolution/instances").get(lifecycle::discover))
                 .service(
                     web::resource("/instances")
                         .get(instances::list)
@@ -59,9 +60,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .delete(instances::delete),
                 )
                 .service(web::resource("/instances/{name}/set-default").post(instances::set_default))
+                .service(web::resource("/instances/{name}/connect").post(lifecycle::connect))
                 .service(web::resource("/instances/{name}/conversations").get(agents::list))
                 .service(web::resource("/instances/{name}/conversations/{chat}").delete(agents::reset))
+                .service(web::resource("/instances/{name}/logout").post(lifecycle::logout))
+                .service(web::resource("/instances/{name}/restart").post(lifecycle::restart))
+                .service(web::resource("/instances/{name}/status").get(lifecycle::status))
                 .service(web::resource("/instances/{name}/test-agent").post(agents::test_agent))
+                .service(web::resource("/instances/{name}/webhook/sync").post(lifecycle::sync_webhook))
+                .service(web::resource("/instances/{name}/whatsapp").delete(lifecycle::delete_whatsapp))
                 .service(web::resource("/messages").get(messages::list))
                 .service(web::resource("/messages/{id}").get(messages::get))
                 .service(web::resource("/messages/{id}/retry").post(messages::retry))

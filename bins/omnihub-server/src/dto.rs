@@ -45,6 +45,16 @@ pub struct InstanceResponse {
     pub created_at: String,
     /// Last change, ISO-8601 UTC.
     pub updated_at: String,
+    /// The number's connection as Evolution last reported it; null when never reported.
+    pub connection: Option<crate::dto_lifecycle::ConnectionResponse>,
+}
+
+impl InstanceResponse {
+    /// Adds the stored connection state.
+    pub fn with_connection(mut self, connection: Option<omnihub_domain::Connection>) -> Self {
+        self.connection = connection.map(Into::into);
+        self
+    }
 }
 
 impl From<InstanceConfig> for InstanceResponse {
@@ -67,6 +77,7 @@ impl From<InstanceConfig> for InstanceResponse {
             webhook_secret: i.webhook_secret.map(|s| s.masked()),
             created_at: time(i.created_at),
             updated_at: time(i.updated_at),
+            connection: None,
         }
     }
 }

@@ -77,6 +77,16 @@ pub enum ApiError {
     /// The request body did not arrive in time.
     #[error("{0}")]
     RequestTimeout(String),
+    /// Evolution failed a management call (`status` 404, 409, 502 or 503, `code` says why).
+    #[error("{message}")]
+    Upstream {
+        /// HTTP status to answer.
+        status: u16,
+        /// Error code.
+        code: &'static str,
+        /// What happened and what to do.
+        message: String,
+    },
     /// The database cannot be reached right now.
     #[error("the database is unavailable; try again shortly")]
     Unavailable(#[source] DbError),
@@ -91,7 +101,8 @@ impl ApiError {
         match self {
             Self::BadRequest { code, .. }
             | Self::Unauthorized { code, .. }
-            | Self::Unprocessable { code, .. } => code,
+            | Self::Unprocessable { code, .. }
+            | Self::Upstream { code, .. } => code,
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
@@ -125,6 +136,29 @@ impl From<DbError> for ApiError {
     }
 }
 
+impl From<omnihub_core::CoreError> for ApiError {
+    fn from(err: omnihub_core::CoreError) -> Self {
+        use omnihub_core::LifecycleProblem as P;
+        match err {
+            omnihub_core::CoreError::Db(db) => db.into(),
+            omnihub_core::CoreError::Lifecycle { problem, message } => {
+                let status = match problem {
+                    P::NotConfigured | P::NameInUse => 409,
+                    P::NotFound => 404,
+                    P::NotActivated => 503,
+                    P::Unreachable | P::Unauthorized | P::Rejected => 502,
+                };
+                Self::Upstream {
+                    status,
+                    code: problem.code(),
+                    message,
+                }
+            }
+            other => Self::internal(other),
+        }
+    }
+}
+
 impl From<DomainError> for ApiError {
     fn from(err: DomainError) -> Self {
         Self::Validation {
@@ -148,6 +182,7 @@ impl ResponseError for ApiError {
             Self::Unavailable(_) | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Upstream { status, .. } => StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY),
         }
     }
 

@@ -181,6 +181,10 @@ fn run(config: ServerConfig, env: &Env) -> anyhow::Result<()> {
         config.trusted_proxies.clone(),
     )
     .with_webhook_limits(WebhookLimits::from_settings(&config.pipeline))
+    .with_lifecycle(
+        config.pipeline.public_url.clone(),
+        config.pipeline.evolution_timeout,
+    )
     .with_agent(
         omnihub_agent::AgentBackends::new().context("cannot build the agent HTTP client")?,
         (

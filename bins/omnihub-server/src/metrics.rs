@@ -88,6 +88,8 @@ pub struct Metrics {
     oldest_age: Family<InstanceLabels, Gauge>,
     /// The safety limits' metrics.
     pub safety: SafetyMetrics,
+    /// The numbers' connections.
+    pub connections: crate::metrics_connections::ConnectionMetrics,
 }
 
 fn latency_histogram() -> Histogram {
@@ -176,8 +178,10 @@ impl Metrics {
             oldest_age.clone(),
         );
         let safety = SafetyMetrics::register(&mut registry);
+        let connections = crate::metrics_connections::ConnectionMetrics::register(&mut registry);
         Self {
             safety,
+            connections,
             registry,
             requests,
             latency,
@@ -309,5 +313,9 @@ impl PipelineEvents for Metrics {
 
     fn reply_cut(&self) {
         self.safety.reply_cut();
+    }
+
+    fn held(&self) {
+        self.connections.held();
     }
 }

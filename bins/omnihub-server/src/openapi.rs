@@ -5,9 +5,13 @@ use utoipa::{Modify, OpenApi};
 
 use crate::dto::{CreateInstanceRequest, InstanceResponse, UpdateInstanceRequest};
 use crate::dto_agents::{ConversationResponse, TestAgentRequest, TestAgentResponse};
+use crate::dto_lifecycle::{
+    ConnectRequest, ConnectResponse, ConnectionResponse, DiscoveredResponse, QrCode, StatusResponse,
+    WebhookSyncResponse,
+};
 use crate::dto_messages::{MessageDetail, MessageResponse};
 use crate::error::ErrorBody;
-use crate::handlers::{agents, instances, messages, ops};
+use crate::handlers::{agents, instances, lifecycle, messages, ops};
 use crate::openapi_contract::Contract;
 
 /// The admin API under `/api/v1`.
@@ -25,16 +29,24 @@ use crate::openapi_contract::Contract;
         agents::list,
         agents::reset,
         agents::test_agent,
+        lifecycle::connect,
+        lifecycle::status,
+        lifecycle::sync_webhook,
+        lifecycle::restart,
+        lifecycle::logout,
+        lifecycle::delete_whatsapp,
+        lifecycle::discover,
         messages::list,
         messages::get,
         messages::retry,
         ops::openapi,
     ),
-    components(schemas(InstanceResponse, CreateInstanceRequest, UpdateInstanceRequest, ErrorBody, MessageResponse, MessageDetail, ConversationResponse, TestAgentRequest, TestAgentResponse)),
+    components(schemas(InstanceResponse, CreateInstanceRequest, UpdateInstanceRequest, ErrorBody, MessageResponse, MessageDetail, ConversationResponse, TestAgentRequest, TestAgentResponse, ConnectRequest, ConnectResponse, QrCode, StatusResponse, WebhookSyncResponse, DiscoveredResponse, ConnectionResponse)),
     modifiers(&SecuritySchemes, &Contract),
     tags(
         (name = "instances", description = "WhatsApp numbers bound to agents"),
         (name = "conversations", description = "Agent memory per chat, and trying an agent"),
+        (name = "numbers", description = "Connecting WhatsApp numbers on Evolution: QR, status, webhook, logout"),
         (name = "messages", description = "The message log"),
         (name = "meta", description = "This document")
     )

@@ -17,6 +17,9 @@ pub struct PipelineSettings {
     pub webhook_body_timeout: Duration,
     /// Longest gap between two reads of a body (`OMNIHUB_WEBHOOK_BODY_IDLE_SECS`, 10).
     pub webhook_body_idle: Duration,
+    /// The base URL at which Evolution reaches omnihub (`OMNIHUB_PUBLIC_URL`); needed to set
+    /// instances' webhooks.
+    pub public_url: Option<omnihub_domain::HttpUrl>,
     /// Timeout of each Evolution call (`OMNIHUB_EVOLUTION_TIMEOUT_SECS`, 15).
     pub evolution_timeout: Duration,
     /// The pipeline's behaviour: `OMNIHUB_DISPATCH_CONCURRENCY` (64),
@@ -85,6 +88,12 @@ impl PipelineSettings {
             webhook_max_messages: env.number("OMNIHUB_WEBHOOK_MAX_MESSAGES", 50, 1, 10_000)?,
             reply_max_chars: env.number("OMNIHUB_REPLY_MAX_CHARS", 12_000, 1, 1_000_000)?,
             reply_max_parts: env.number("OMNIHUB_REPLY_MAX_PARTS", 10, 1, 1000)?,
+            hold_max: env.duration(
+                "OMNIHUB_HOLD_MAX",
+                Duration::from_secs(24 * 3600),
+                Duration::from_secs(60),
+                Duration::from_secs(30 * 86_400),
+            )?,
             ..PipelineConfig::default()
         };
         Ok(Self {
@@ -93,6 +102,7 @@ impl PipelineSettings {
             webhook_body_timeout: Duration::from_secs(body_secs),
             webhook_body_idle: Duration::from_secs(idle_secs),
             evolution_timeout: Duration::from_secs(evolution_secs),
+            public_url: omnihub_config::public_url(env)?,
             core,
         })
     }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use omnihub_agent::AgentBackends;
-use omnihub_core::{CoreError, Pipeline, PipelineConfig};
+use omnihub_core::{CoreError, Lifecycle, Pipeline, PipelineConfig};
 use omnihub_db::{Database, DbError};
 use omnihub_domain::Secret;
 
@@ -24,6 +24,7 @@ pub struct AppState {
     webhook_limits: WebhookLimits,
     agent: Option<AgentBackends>,
     reply_limits: (usize, usize),
+    lifecycle: Option<Lifecycle>,
 }
 
 /// How webhook bodies are read: the per-body limits and the budget they share.
@@ -92,7 +93,36 @@ impl AppState {
                 PipelineConfig::default().reply_max_chars,
                 PipelineConfig::default().reply_max_parts,
             ),
+            lifecycle: None,
         }
+        .with_lifecycle(None, std::time::Duration::from_secs(15))
+    }
+
+    /// Manages numbers on Evolution with calls that give up after `timeout`, setting webhooks
+    /// to `public_url` (`OMNIHUB_PUBLIC_URL`).
+    pub fn with_lifecycle(
+        mut self,
+        public_url: Option<omnihub_domain::HttpUrl>,
+        timeout: std::time::Duration,
+    ) -> Self {
+        self.lifecycle = omnihub_evolution::EvolutionClient::new(timeout)
+            .ok()
+            .map(|client| {
+                Lifecycle::new(self.pipeline.database().clone(), client, public_url).with_cache(
+                    self.pipeline.instances().clone(),
+                    std::time::Duration::from_secs(5),
+                )
+            });
+        self
+    }
+
+    /// Manages numbers on Evolution.
+    pub fn lifecycle(&self) -> Result<&Lifecycle, ApiError> {
+        self.lifecycle.as_ref().ok_or_else(|| {
+            ApiError::internal(std::io::Error::other(
+                "the Evolution HTTP client could not be built",
+            ))
+        })
     }
 
     /// The agent clients test calls use, and the reply limits they apply.

@@ -18,6 +18,9 @@ use std::collections::HashMap;
 use std::fmt::Display;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
+
+use omnihub_domain::HttpUrl;
 
 use omnihub_db::DatabaseUrl;
 
@@ -130,6 +133,57 @@ impl Env {
     }
 }
 
+impl Env {
+    /// A duration from `min` to `max`, or `default` when unset: seconds (`90`) or a number
+    /// with a unit (`90s`, `30m`, `24h`, `2d`).
+    pub fn duration(
+        &self,
+        variable: &'static str,
+        default: Duration,
+        min: Duration,
+        max: Duration,
+    ) -> Result<Duration, ConfigError> {
+        let Some(text) = self.get(variable) else {
+            return Ok(default);
+        };
+        let text = text.to_ascii_lowercase();
+        let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+            Some(at) => text.split_at(at),
+            None => (text.as_str(), "s"),
+        };
+        let scale = match unit.trim() {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            _ => 0,
+        };
+        let seconds = digits.parse::<u64>().ok().and_then(|n| n.checked_mul(scale));
+        match seconds.map(Duration::from_secs) {
+            Some(d) if scale > 0 && d >= min && d <= max => Ok(d),
+            _ => Err(ConfigError::new(
+                variable,
+                format!(
+                    "must be a duration from {} s to {} s, in seconds or with a unit (90s, 30m, 24h, 2d)",
+                    min.as_secs(),
+                    max.as_secs()
+                ),
+            )),
+        }
+    }
+}
+
+/// `OMNIHUB_PUBLIC_URL`: the base URL at which Evolution reaches omnihub (webhooks are set to
+/// `{it}/webhook/evolution/{name}`); `None` when unset. Never guessed from a request.
+pub fn public_url(env: &Env) -> Result<Option<HttpUrl>, ConfigError> {
+    match env.get("OMNIHUB_PUBLIC_URL") {
+        None => Ok(None),
+        Some(text) => HttpUrl::parse("OMNIHUB_PUBLIC_URL", text.trim_end_matches('/'))
+            .map(Some)
+            .map_err(|e| ConfigError::new("OMNIHUB_PUBLIC_URL", e.to_string())),
+    }
+}
+
 /// The one rule for where the database is: the `--database-url` flag when given, else
 /// `OMNIHUB_DATABASE_URL`, else the seed's `DATABASE_URL`, else `./data/omnihub.db`.
 pub fn database_url(env: &Env, flag: Option<&str>) -> Result<DatabaseUrl, ConfigError> {
@@ -185,6 +239,33 @@ mod tests {
             "invalid N: must be a whole number from 1 to 10"
         );
         assert_eq!(env.number("UNSET", 7u32, 1, 10).unwrap(), 7);
+    }
+
+    #[test]
+    fn durations_take_seconds_or_a_unit() {
+        let (min, max) = (Duration::from_secs(60), Duration::from_secs(30 * 86_400));
+        let read = |v: &str| Env::from_pairs([("D", v)]).duration("D", Duration::ZERO, min, max);
+        assert_eq!(read("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(read("30m").unwrap(), Duration::from_secs(1800));
+        assert_eq!(read("24h").unwrap(), Duration::from_secs(86_400));
+        assert_eq!(read("2d").unwrap(), Duration::from_secs(172_800));
+        for bad in ["10", "h", "5w", "-1h", "99d"] {
+            assert!(read(bad).unwrap_err().to_string().contains("invalid D"), "{bad}");
+        }
+        let unset = Env::from_pairs([("X", "1")]);
+        assert_eq!(unset.duration("D", min, min, max).unwrap(), min);
+    }
+
+    #[test]
+    fn the_public_url_is_an_http_url_or_unset() {
+        assert_eq!(public_url(&Env::from_pairs([("X", "1")])).unwrap(), None);
+        let env = Env::from_pairs([("OMNIHUB_PUBLIC_URL", "https://hub.example.com/")]);
+        assert_eq!(
+            public_url(&env).unwrap().unwrap().as_str(),
+            "https://hub.example.com"
+        );
+        let bad = Env::from_pairs([("OMNIHUB_PUBLIC_URL", "hub.example.com")]);
+        assert_eq!(public_url(&bad).unwrap_err().variable, "OMNIHUB_PUBLIC_URL");
     }
 
     #[test]

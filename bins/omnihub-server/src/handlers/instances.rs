@@ -51,7 +51,14 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let (skip, limit) = paging(&query)?;
     let instances = state.db(move |db| db.instances().list(skip, limit)).await?;
-    let body: Vec<InstanceResponse> = instances.into_iter().map(Into::into).collect();
+    let cache = state.pipeline().instances();
+    let body: Vec<InstanceResponse> = instances
+        .into_iter()
+        .map(|i| {
+            let connection = cache.connection(i.name.as_str());
+            InstanceResponse::from(i).with_connection(connection)
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -90,7 +97,8 @@ pub async fn create(
 pub async fn get(state: web::Data<AppState>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let name = path_name(&name)?;
     let instance = state.db(move |db| db.instances().get(&name)).await?;
-    Ok(HttpResponse::Ok().json(InstanceResponse::from(instance)))
+    let connection = state.pipeline().instances().connection(instance.name.as_str());
+    Ok(HttpResponse::Ok().json(InstanceResponse::from(instance).with_connection(connection)))
 }
 
 /// Change some fields of an instance; absent fields stay as they are.

@@ -2,6 +2,7 @@
 
 pub mod agents;
 pub mod instances;
+pub mod lifecycle;
 pub mod messages;
 pub mod ops;
 pub mod webhooks;

@@ -73,6 +73,10 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         .safety
         .set(state.webhook_limits().budget.used(), open_webhooks);
     let instances: Vec<String> = all.iter().map(|i| i.name.to_string()).collect();
+    state
+        .metrics()
+        .connections
+        .set(&state.pipeline().instances().connections());
     match state.db(|db| Ok((db.messages().backlog()?, db.now()))).await {
         Ok((backlog, now)) => state.metrics().set_backlog(&instances, &backlog, now),
         Err(err) => tracing::warn!(error = %err, "backlog unavailable for this scrape"),

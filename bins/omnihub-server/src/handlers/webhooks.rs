@@ -111,6 +111,9 @@ async fn handle(
         }
         IngestOutcome::Duplicate => ("duplicate", Ok(json!({"status": "duplicate"}))),
         IngestOutcome::Ignored(reason) => ("ignored", Ok(json!({"status": "ignored", "reason": reason}))),
+        IngestOutcome::Recorded(state) => {
+            ("recorded", Ok(json!({"status": "recorded", "connection": state})))
+        }
         IngestOutcome::Rejected(rejection) => ("rejected", Err(rejected(rejection))),
         // Whatever stops the commit, Evolution must retry: a 503, never a 4xx.
         IngestOutcome::Unavailable(reason) => (

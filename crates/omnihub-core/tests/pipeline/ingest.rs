@@ -119,9 +119,14 @@ async fn refusals_are_typed_and_write_nothing(test_db: &TestDb) {
     assert!(
         matches!(ingest(&pipeline, "open", &mine).await, IngestOutcome::Ignored(r) if r.contains("fromMe"))
     );
-    let other_event = json!({"event": "connection.update", "instance": "wa_open", "data": {"state": "open"}});
+    let other_event = json!({"event": "messages.update", "instance": "wa_open", "data": {"status": "READ"}});
     assert!(
-        matches!(ingest(&pipeline, "open", &other_event).await, IngestOutcome::Ignored(r) if r.contains("connection.update"))
+        matches!(ingest(&pipeline, "open", &other_event).await, IngestOutcome::Ignored(r) if r.contains("messages.update"))
+    );
+    let lifecycle = json!({"event": "connection.update", "instance": "wa_open", "data": {"state": "open"}});
+    assert_eq!(
+        ingest(&pipeline, "open", &lifecycle).await,
+        IngestOutcome::Recorded("open".into())
     );
     // The default instance is the first one created.
     let via_default = pipeline
