@@ -68,7 +68,8 @@ impl Lifecycle {
             client,
             public_url,
             cache: None,
-            status_ttl: Duration::from_secs(5),
+            // Without a server's cache (the CLI), every status check asks Evolution.
+            status_ttl: Duration::ZERO,
             statuses: Arc::default(),
         }
     }

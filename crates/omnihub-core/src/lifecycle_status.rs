@@ -208,6 +208,10 @@ pub(crate) fn classify(err: &EvolutionError, name: &str, remote: &str) -> (Lifec
             format!("Evolution has no instance named '{remote}'; create it with: omnihub-instance connect {name}"),
         ),
         EvolutionError::NotActivated { .. } => (P::NotActivated, err.to_string()),
+        EvolutionError::ErrorBody(message) => (
+            P::Rejected,
+            format!("Evolution answered 200 but reported an error ({message}); the instance '{remote}' may not be loaded on the Evolution server: restart Evolution, or delete it there (omnihub-instance logout / DELETE …/whatsapp) and connect again"),
+        ),
         _ => (P::Rejected, format!("{err}")),
     }
 }

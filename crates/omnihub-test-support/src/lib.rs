@@ -9,6 +9,9 @@
 
 pub mod agents;
 mod closing_server;
+mod fake_evolution;
+mod fake_evolution_http;
+mod fake_evolution_routes;
 mod fake_http;
 mod kit;
 
@@ -17,6 +20,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub use closing_server::ClosingServer;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, SqliteConnection};
+pub use fake_evolution::{Answer, Delivery, EvolutionWorld};
+pub use fake_evolution_http::{deliver, FakeEvolution};
 pub use fake_http::{FakeHttp, Recorded, Reply};
 pub use kit::{
     content, echo_agent, evolution_key, ok_evolution, text_message, text_webhook, texts, wait_until,

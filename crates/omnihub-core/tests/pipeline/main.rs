@@ -7,7 +7,9 @@
     reason = "a test should stop loudly at the first unexpected error"
 )]
 
+mod held;
 mod ingest;
+mod lifecycle;
 mod poison;
 mod timing;
 
@@ -68,6 +70,18 @@ pub fn start_http(db: &Database, config: PipelineConfig) -> Pipeline {
 pub async fn ingest(pipeline: &Pipeline, name: &str, body: &serde_json::Value) -> IngestOutcome {
     pipeline
         .ingest(Some(name), None, body.to_string().as_bytes())
+        .await
+}
+
+/// Hands `body` to the pipeline for instance `name` with the webhook `token`.
+pub async fn ingest_with(
+    pipeline: &Pipeline,
+    name: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> IngestOutcome {
+    pipeline
+        .ingest(Some(name), Some(token), body.to_string().as_bytes())
         .await
 }
 
