@@ -20,6 +20,7 @@ mod flow;
 mod hardening_limits;
 mod hardening_ops;
 mod hardening_upstreams;
+mod numbers;
 mod pipeline;
 mod pipeline_faults;
 mod readiness;
