@@ -30,11 +30,13 @@ pub fn run(cli: Cli, env: &Env, out: &mut impl Write) -> anyhow::Result<()> {
     match cli.command {
         Command::List => {
             let instances = db.instances().list(0, i64::MAX)?;
-            render::instance_list(out, &instances, json)?;
+            let connections = db.connections().list()?;
+            render::instance_list(out, &instances, &connections, json)?;
         }
         Command::Show { name } => {
             let instance = db.instances().get(&parse_name(name)?)?;
-            render::instance_detail(out, &instance, json)?;
+            let connection = db.connections().get(instance.name.as_str())?;
+            render::instance_detail(out, &instance, connection.as_ref(), json)?;
         }
         Command::Add(args) => {
             let new = add_input(args)?.validate().map_err(flag_error)?;
@@ -64,6 +66,21 @@ pub fn run(cli: Cli, env: &Env, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Messages(args) => crate::messages::run(&db, args, out, json)?,
         Command::Conversations { action } => crate::agents::conversations(&db, action, out, json)?,
         Command::TestAgent { name, text } => crate::agents::test_agent(&db, name, &text, out, json)?,
+        Command::Connect {
+            name,
+            number,
+            timeout,
+        } => {
+            let wait = std::time::Duration::from_secs(timeout);
+            if !crate::numbers::connect(&db, env, (&name, number.as_deref(), wait), out, json)? {
+                bail!("'{name}' is not connected");
+            }
+        }
+        Command::Status { name } => crate::numbers::status(&db, env, name.as_deref(), out, json)?,
+        Command::WebhookSync { name } => crate::numbers::simple(&db, env, "webhook-sync", &name, out, json)?,
+        Command::Restart { name } => crate::numbers::simple(&db, env, "restart", &name, out, json)?,
+        Command::Logout { name } => crate::numbers::simple(&db, env, "logout", &name, out, json)?,
+        Command::Import(args) => crate::import::run(&db, env, args, out, json)?,
         Command::MigrateDb { .. } => unreachable!("handled before opening the default database"),
         Command::Bootstrap => {
             let outcome = bootstrap(&db, |name| env.raw(name))?;

@@ -5,7 +5,10 @@
 
 mod agents;
 mod commands;
+mod import;
 mod messages;
+mod numbers;
+mod qr;
 mod render;
 mod secrets;
 
@@ -90,6 +93,47 @@ pub enum Command {
         /// The message to send.
         text: String,
     },
+    /// Connect the instance's WhatsApp number: creates the Evolution instance (with omnihub's
+    /// webhook; needs OMNIHUB_PUBLIC_URL) when Evolution does not know it, draws the QR code
+    /// (redrawn as it rotates) or prints the pairing code, and waits. Exit 0 once the number
+    /// is open; 1 on timeout, refusal or error. With --json, one JSON line per change.
+    Connect {
+        /// The instance name.
+        name: String,
+        /// Get a pairing code for this phone number (country code first) instead of a QR.
+        #[arg(long, value_name = "PHONE")]
+        number: Option<String>,
+        /// Seconds to wait for the scan.
+        #[arg(long, value_name = "SECONDS", default_value_t = 180)]
+        timeout: u64,
+    },
+    /// The connection state, number and webhook status from Evolution, for one instance or
+    /// (without NAME) all of them as a table.
+    Status {
+        /// The instance name (all when absent).
+        name: Option<String>,
+    },
+    /// Set Evolution's webhook for the instance to omnihub's ({OMNIHUB_PUBLIC_URL}/webhook/
+    /// evolution/NAME, the events omnihub needs, the x-omnihub-token header; a webhook secret
+    /// is generated when the instance has none). Safe to repeat.
+    WebhookSync {
+        /// The instance name.
+        name: String,
+    },
+    /// Restart the number's connection on Evolution (a closed one is connected instead).
+    Restart {
+        /// The instance name.
+        name: String,
+    },
+    /// Log the number out on Evolution (connecting again needs a new scan).
+    Logout {
+        /// The instance name.
+        name: String,
+    },
+    /// Create omnihub instances for instances an Evolution server already has, and set their
+    /// webhooks (needs OMNIHUB_PUBLIC_URL). The Evolution key comes from EVOLUTION_API_KEY or
+    /// a prompt.
+    Import(import::ImportArgs),
     /// Create the `default` instance from AGENT_API_URL, AGENT_API_KEY, DEFAULT_AGENT_NAME,
     /// AGENT_API_TIMEOUT, WHATSAPP_INSTANCE, SESSION_ID_PREFIX, EVOLUTION_API_URL and
     /// EVOLUTION_API_KEY (environment or .env) when no instance exists yet; when instances

@@ -6,15 +6,50 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use omnihub_db::{BootstrapOutcome, DeleteOutcome};
 use omnihub_domain::hygiene::visible;
-use omnihub_domain::InstanceConfig;
+use omnihub_domain::{Connection, InstanceConfig};
 use serde_json::json;
 
 const NOT_CONFIGURED: &str = "(not configured)";
 
+/// An instance as JSON, with its stored connection (`null`: never reported).
+fn with_connection(i: &InstanceConfig, connection: Option<&Connection>) -> serde_json::Value {
+    let mut value = serde_json::to_value(i).unwrap_or_default();
+    value["connection"] = serde_json::to_value(connection).unwrap_or_default();
+    value
+}
+
+/// The stored connection in a few words: `open since 2026-12-02T10:00:00Z`, `close (401: …)`.
+fn connection_text(connection: Option<&Connection>) -> String {
+    let Some(c) = connection else {
+        return "(not reported)".into();
+    };
+    let since = c.since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    match (&c.reason, c.reason_code) {
+        (Some(reason), Some(code)) => format!("{} since {since} ({code}: {reason})", c.state),
+        (Some(reason), None) => format!("{} since {since} ({reason})", c.state),
+        _ => format!("{} since {since}", c.state),
+    }
+}
+
 /// `list`: a table, or "No instances found".
-pub fn instance_list(out: &mut impl Write, instances: &[InstanceConfig], json: bool) -> io::Result<()> {
+pub fn instance_list(
+    out: &mut impl Write,
+    instances: &[InstanceConfig],
+    connections: &[(String, Connection)],
+    json: bool,
+) -> io::Result<()> {
+    let connection = |i: &InstanceConfig| {
+        connections
+            .iter()
+            .find(|(name, _)| name == i.name.as_str())
+            .map(|(_, c)| c)
+    };
     if json {
-        return write_json(out, &instances);
+        let all: Vec<serde_json::Value> = instances
+            .iter()
+            .map(|i| with_connection(i, connection(i)))
+            .collect();
+        return write_json(out, &all);
     }
     if instances.is_empty() {
         return writeln!(out, "No instances found");
@@ -27,6 +62,7 @@ pub fn instance_list(out: &mut impl Write, instances: &[InstanceConfig], json: b
         "Default agent",
         "Timeout",
         "Default",
+        "Connection",
     ]);
     for i in instances {
         add_safe_row(
@@ -38,6 +74,7 @@ pub fn instance_list(out: &mut impl Write, instances: &[InstanceConfig], json: b
                 i.default_agent.to_string(),
                 format!("{}s", i.agent_timeout.secs()),
                 if i.is_default { "✓" } else { "" }.to_owned(),
+                connection(i).map_or("-".into(), |c| c.state.to_string()),
             ],
         );
     }
@@ -45,9 +82,14 @@ pub fn instance_list(out: &mut impl Write, instances: &[InstanceConfig], json: b
 }
 
 /// `show`: every field, keys masked.
-pub fn instance_detail(out: &mut impl Write, i: &InstanceConfig, json: bool) -> io::Result<()> {
+pub fn instance_detail(
+    out: &mut impl Write,
+    i: &InstanceConfig,
+    connection: Option<&Connection>,
+    json: bool,
+) -> io::Result<()> {
     if json {
-        return write_json(out, i);
+        return write_json(out, &with_connection(i, connection));
     }
     let mut table = new_table();
     table.set_header(["Field", "Value"]);
@@ -83,6 +125,7 @@ pub fn instance_detail(out: &mut impl Write, i: &InstanceConfig, json: bool) -> 
         ("Default agent", i.default_agent.to_string()),
         ("Agent timeout", format!("{}s", i.agent_timeout.secs())),
         ("Default", if i.is_default { "yes" } else { "no" }.to_owned()),
+        ("Connection", connection_text(connection)),
         (
             "Webhook secret",
             i.webhook_secret

@@ -24,6 +24,32 @@ pub struct Discovered {
 }
 
 impl Lifecycle {
+    /// Only the connection state (one call), for polling while a QR waits to be scanned; a
+    /// change is stored. An unreachable or refusing Evolution is an error here.
+    pub async fn state(&self, instance: &InstanceConfig) -> Result<NumberState, CoreError> {
+        let server = server_of(instance)?;
+        let state = match self
+            .client
+            .connection_state(server, instance.whatsapp_instance.as_str())
+            .await
+        {
+            Ok(state) => NumberState::from_evolution(state.as_deref()),
+            Err(err) => return Err(self.failed(instance, &err).await),
+        };
+        if let Some(stored) = state.stored() {
+            let name = instance.name.to_string();
+            let before = blocking(&self.db, move |db| db.connections().get(&name)).await?;
+            if before.is_none_or(|b| b.state != stored) {
+                let report = ConnectionReport {
+                    state: Some(stored),
+                    ..ConnectionReport::default()
+                };
+                self.store(instance, report).await?;
+            }
+        }
+        Ok(state)
+    }
+
     /// Restarts the connection. A closed instance cannot be restarted (Evolution hides that
     /// error in a 200), so it is connected instead.
     pub async fn restart(&self, instance: &InstanceConfig) -> Result<Connected, CoreError> {

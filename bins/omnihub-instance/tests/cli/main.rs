@@ -89,5 +89,6 @@ pub(crate) fn assert_code(o: &Output, code: i32) {
 mod agents;
 mod errors;
 mod lifecycle;
+mod numbers;
 mod output;
 mod safety;

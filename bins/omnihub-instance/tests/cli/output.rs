@@ -107,6 +107,7 @@ fn json_output_has_every_column_with_masked_keys() {
             "agent_kind",
             "agent_options",
             "agent_timeout",
+            "connection",
             "created_at",
             "default_agent",
             "evolution_key",
