@@ -15,6 +15,8 @@ use crate::procs::{sibling, wait_for, Background};
 use crate::upstreams::AgentSpec;
 
 const ADMIN_KEY: &str = "demo-admin-key-0123456789";
+/// The token Evolution presents on the demo instances' webhooks.
+const WEBHOOK_SECRET: &str = "demo-webhook-secret-0001";
 
 /// (instance, Evolution instance, chat, sender, text)
 const CONVERSATION: [(&str, &str, &str, &str, &str); 7] = [
@@ -76,6 +78,7 @@ fn start_server(port: u16, db: &Path, log: &Path) -> anyhow::Result<Child> {
         .env("OMNIHUB_HOST", "127.0.0.1")
         .env("OMNIHUB_PORT", port.to_string())
         .env("OMNIHUB_API_KEY", ADMIN_KEY)
+        .env("OMNIHUB_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
         .env("OMNIHUB_DISPATCH_POLL_MS", "100")
         .env("OMNIHUB_INSTANCE_CACHE_TTL_MS", "500")
         .env_remove("AGENT_API_URL")
@@ -214,8 +217,8 @@ fn play(
         ),
     ] {
         let mut body = json!({"name": name, "whatsapp_instance": wa, "agent_api_url": agent, "agent_api_key": "demo-agent-key-0001",
-            "default_agent": format!("{name}-assistant"), "evolution_url": up.evolution, "evolution_key": "demo-evolution-key-0001",
-            "agent_kind": kind});
+            "default_agent": format!("{name}-assistant"), "evolution_url": up.evolution, "evolution_key": crate::fake_lifecycle::SANDBOX_EVOLUTION_KEY,
+            "agent_kind": kind, "webhook_secret": WEBHOOK_SECRET});
         if kind == "openai" {
             body["agent_options"] =
                 json!({"system_prompt": "You are the ACME help desk. Be brief.", "history_turns": 6});
@@ -231,12 +234,15 @@ fn play(
         println!("created instance '{name}' (Evolution instance {wa}) bound to {what}");
     }
     println!();
+    connect_shop(http, base, db, up)?;
+    println!();
     let mut all_answered = true;
     for (i, (instance, wa, chat, sender, text)) in CONVERSATION.iter().enumerate() {
         let number = chat.split('@').next().unwrap_or_default();
         println!("→ [{instance}] {sender} (+{number}): {text}");
         let resp = http
             .post(format!("{base}/webhook/evolution/{instance}"))
+            .header("x-omnihub-token", WEBHOOK_SECRET)
             .json(&webhook(wa, &format!("DEMO{i}"), chat, sender, text))
             .send()?;
         let ack: Value = resp.json()?;
@@ -289,4 +295,48 @@ fn play(
         .output()?;
     print!("{}", String::from_utf8_lossy(&table.stdout));
     Ok(all_answered)
+}
+
+/// Connects the shop's number as an operator would: `omnihub-instance connect shop` creates
+/// the instance on the fake Evolution (with the webhook) and draws its QR code; the fake then
+/// plays the phone scanning it, Evolution's `connection.update` reaches the server, and the
+/// command sees the number open.
+fn connect_shop(
+    http: &reqwest::blocking::Client,
+    base: &str,
+    db: &Path,
+    up: &Background,
+) -> anyhow::Result<()> {
+    println!("Connecting the shop's WhatsApp number: omnihub-instance connect shop");
+    let mut connect = Command::new(sibling("omnihub-instance")?)
+        .arg("--database-url")
+        .arg(db)
+        .args(["connect", "shop", "--timeout", "60"])
+        .env("OMNIHUB_PUBLIC_URL", base)
+        .stdin(Stdio::null())
+        .spawn()
+        .context("cannot run omnihub-instance connect")?;
+    let state = format!("{}/instance/connectionState/shop-wa", up.evolution);
+    wait_for("the QR code", 20, || {
+        http.get(&state)
+            .header("apikey", crate::fake_lifecycle::SANDBOX_EVOLUTION_KEY)
+            .send()
+            .and_then(|r| r.json::<Value>())
+            .is_ok_and(|v| v["instance"]["state"] == "connecting")
+    })?;
+    // Time to look at the QR before the "phone" scans it.
+    std::thread::sleep(Duration::from_secs(2));
+    println!("(the sandbox's phone scans the QR code now)");
+    let scanned = http
+        .post(format!("{}/_sandbox/scan/shop-wa", up.evolution))
+        .json(&json!({"number": "5511900000000"}))
+        .send()?;
+    if !scanned.status().is_success() {
+        bail!("the fake could not scan: {}", scanned.text()?);
+    }
+    let status = connect.wait()?;
+    if !status.success() {
+        bail!("omnihub-instance connect shop failed ({status})");
+    }
+    Ok(())
 }

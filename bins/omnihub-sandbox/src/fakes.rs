@@ -107,9 +107,18 @@ fn evolution_error(status: u16) -> HttpResponse {
 
 async fn send_text(
     state: web::Data<Arc<FakeState>>,
+    world: web::Data<crate::fake_lifecycle::World>,
     req: HttpRequest,
     body: web::Json<Value>,
 ) -> HttpResponse {
+    // An instance connected through the fake's lifecycle sends only while open (like
+    // Evolution); instances it never heard of (the benchmark's) always send.
+    let instance = req.match_info().get("instance").unwrap_or_default();
+    if world.state(instance).is_some_and(|s| s != "open") {
+        return HttpResponse::BadRequest().json(
+            json!({"status": 400, "error": "Bad Request", "response": {"message": ["Connection Closed"]}}),
+        );
+    }
     let failure = *lock(&state.failure);
     if failure.delay_ms > 0 {
         actix_web::rt::time::sleep(Duration::from_millis(failure.delay_ms)).await;
@@ -255,7 +264,8 @@ pub fn evolution_routes(cfg: &mut web::ServiceConfig) {
         .route("/_sandbox/stats", web::get().to(stats))
         .route("/_sandbox/deliveries", web::get().to(deliveries))
         .route("/_sandbox/fail", web::post().to(set_failure))
-        .route("/_sandbox/reset", web::post().to(reset));
+        .route("/_sandbox/reset", web::post().to(reset))
+        .configure(crate::fake_lifecycle::routes);
 }
 
 /// Routes of the fake agent.

@@ -5,6 +5,7 @@ mod bench;
 mod bench_overload;
 mod bench_report;
 mod demo;
+mod fake_lifecycle;
 mod fake_protocols;
 mod fakes;
 mod load;

@@ -47,9 +47,11 @@ fn bound(server: &actix_web::dev::Server, addrs: &[std::net::SocketAddr]) -> Str
 pub fn start(evolution_port: u16, agents: &[AgentSpec], workers: usize) -> std::io::Result<Running> {
     let mut handles = Vec::new();
     let evolution_state = FakeState::new(AgentMode::Echo, Duration::ZERO);
+    let world = crate::fake_lifecycle::world();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(evolution_state.clone()))
+            .app_data(web::Data::new(world.clone()))
             .app_data(web::JsonConfig::default().limit(64 << 20))
             .configure(evolution_routes)
     })

@@ -143,6 +143,100 @@ fn the_fake_evolution_answers_real_shapes_and_fails_on_demand() {
 }
 
 #[test]
+fn the_fake_evolution_connects_numbers_and_posts_lifecycle_webhooks() {
+    let (_up, evolution, _) = upstreams(&[]);
+    let hub = omnihub_test_support::FakeHttp::start(|_, _| {
+        omnihub_test_support::Reply::json(200, json!({"status": "recorded"}))
+    });
+    let c = http();
+    let key = "demo-evolution-key-0001";
+    let call = |method: reqwest::Method, path: &str, body: Option<Value>| {
+        let mut req = c
+            .request(method, format!("{evolution}{path}"))
+            .header("apikey", key);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().unwrap();
+        (
+            resp.status().as_u16(),
+            resp.json::<Value>().unwrap_or(Value::Null),
+        )
+    };
+    let create = json!({"instanceName": "demo", "integration": "WHATSAPP-BAILEYS", "qrcode": true,
+        "webhook": {"url": format!("{}/webhook/evolution/demo", hub.url), "events": [], "byEvents": false,
+                    "base64": true, "headers": {"x-omnihub-token": "tok-0123456789abcdef"}}});
+    let (status, body) = call(reqwest::Method::POST, "/instance/create", Some(create.clone()));
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["qrcode"]["count"], 1);
+    assert_eq!(
+        call(reqwest::Method::POST, "/instance/create", Some(create)).0,
+        403
+    );
+    let (_, qr) = call(reqwest::Method::GET, "/instance/connect/demo", None);
+    assert_eq!(qr["count"], 2, "the QR rotates");
+    let scanned = c
+        .post(format!("{evolution}/_sandbox/scan/demo"))
+        .json(&json!({"number": "5511900000009"}))
+        .send()
+        .unwrap();
+    assert_eq!(scanned.status().as_u16(), 200);
+    let (_, state) = call(reqwest::Method::GET, "/instance/connectionState/demo", None);
+    assert_eq!(state["instance"]["state"], "open");
+    let dropped = c
+        .post(format!("{evolution}/_sandbox/drop/demo"))
+        .json(&json!({"code": 401}))
+        .send()
+        .unwrap();
+    assert_eq!(dropped.status().as_u16(), 200);
+    let events: Vec<(String, Value)> = hub
+        .requests()
+        .iter()
+        .map(|r| {
+            (
+                r.header("x-omnihub-token").unwrap_or_default().to_owned(),
+                r.json.clone(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = events.iter().map(|(_, e)| e["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "qrcode.updated",
+            "qrcode.updated",
+            "connection.update",
+            "connection.update"
+        ]
+    );
+    assert!(
+        events.iter().all(|(token, _)| token == "tok-0123456789abcdef"),
+        "the configured header"
+    );
+    assert_eq!(events[2].1["data"]["state"], "open");
+    assert_eq!(events[3].1["data"]["statusReason"], 401);
+    // While closed, sendText refuses; the benchmark's unknown instances always send.
+    let send = |instance: &str| {
+        c.post(format!("{evolution}/message/sendText/{instance}"))
+            .header("apikey", key)
+            .json(&json!({"number": "1@s.whatsapp.net", "text": "hi"}))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!((send("demo"), send("bench")), (400, 201));
+    let (status, _) = call(reqwest::Method::POST, "/instance/restart/demo", None);
+    assert_eq!(status, 200);
+    c.post(format!("{evolution}/_sandbox/activate"))
+        .json(&json!({"activated": false}))
+        .send()
+        .unwrap();
+    let (status, body) = call(reqwest::Method::GET, "/instance/fetchInstances", None);
+    assert_eq!((status, body["code"].as_str()), (503, Some("LICENSE_REQUIRED")));
+}
+
+#[test]
 fn the_fake_agent_echoes_answers_long_and_fails_on_demand() {
     let c = http();
     let run = |agent: &str| {
@@ -277,6 +371,15 @@ fn the_demo_runs_by_itself_and_every_message_gets_its_reply() {
         "{stdout}"
     );
     assert_eq!(stdout.matches("← [shop]").count(), 3, "{stdout}");
+    // The shop's number was connected: the QR drawn, the fake's phone scanned it.
+    assert!(
+        stdout.contains("Scan with WhatsApp on the phone") && stdout.contains("████ ▄▄▄▄▄ █"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Connected: shop is open as 5511900000000."),
+        "{stdout}"
+    );
     assert_eq!(stdout.matches("← [clinic]").count(), 8, "{stdout}");
     // The OpenAI-compatible instance's history is kept by omnihub: two turns.
     assert!(
