@@ -63,11 +63,7 @@ mod tests {
                 for x in 0..width {
                     let (row, upper) = ((y + 4) / 2, (y + 4) % 2 == 0);
                     let c = lines[row][x + 4];
-                    let light_drawn = match (c, upper) {
-                        ('█', _) => true,
-                        ('▀', true) | ('▄', false) => true,
-                        _ => false,
-                    };
+                    let light_drawn = matches!((c, upper), ('█', _) | ('▀', true) | ('▄', false));
                     let dark = colors[y * width + x] == qrcode::Color::Dark;
                     assert_eq!(light_drawn, !dark, "module ({x}, {y})");
                 }

@@ -5,6 +5,7 @@ mod bench;
 mod bench_overload;
 mod bench_report;
 mod demo;
+mod demo_connect;
 mod fake_lifecycle;
 mod fake_protocols;
 mod fakes;

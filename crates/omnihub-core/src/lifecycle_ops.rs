@@ -6,7 +6,8 @@ use omnihub_evolution::{EvolutionError, EvolutionServer};
 
 use crate::error::{blocking, CoreError};
 use crate::lifecycle::{server_of, Connected, Lifecycle};
-use crate::lifecycle_status::{classify, NumberState};
+use crate::lifecycle_errors::classify;
+use crate::lifecycle_status::NumberState;
 
 /// One instance an Evolution server has.
 #[derive(Debug, Clone, PartialEq, Eq)]

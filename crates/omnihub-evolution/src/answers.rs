@@ -7,6 +7,49 @@ use serde_json::Value;
 
 use crate::EvolutionError;
 
+/// What `connect` (or `create` with `qrcode: true`, or `restart`) answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectAnswer {
+    /// A QR to scan (and a pairing code when a number was given).
+    Qr {
+        /// The raw QR string (render it yourself).
+        code: Option<String>,
+        /// The PNG, base64, without the `data:` prefix.
+        png_base64: Option<String>,
+        /// 8 characters, shown as `XXXX-XXXX`.
+        pairing_code: Option<String>,
+    },
+    /// No QR: the instance is in this state (`open`, `connecting`, `close`).
+    State(String),
+}
+
+impl ConnectAnswer {
+    pub(crate) fn parse(body: &Value) -> Self {
+        if let Some(state) = body.pointer("/instance/state").and_then(Value::as_str) {
+            return Self::State(state.to_owned());
+        }
+        let text = |field: &str| {
+            body.get(field)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let png_base64 = text("base64").map(|b| match b.split_once(";base64,") {
+            Some((_, data)) => data.to_owned(),
+            None => b,
+        });
+        let (code, pairing_code) = (text("code"), text("pairingCode"));
+        if code.is_none() && png_base64.is_none() && pairing_code.is_none() {
+            return Self::State("connecting".into());
+        }
+        Self::Qr {
+            code,
+            png_base64,
+            pairing_code,
+        }
+    }
+}
+
 /// One row of `fetchInstances`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteInstance {
@@ -162,6 +205,26 @@ mod tests {
         assert!(status_error(500, "<html>oops</html>", None)
             .to_string()
             .contains("<html>oops</html>"));
+    }
+
+    #[test]
+    fn connect_answers_are_a_qr_or_a_state() {
+        let qr = json!({"pairingCode": null, "code": "2@abc", "base64": "data:image/png;base64,iVBOR", "count": 3});
+        assert_eq!(
+            ConnectAnswer::parse(&qr),
+            ConnectAnswer::Qr {
+                code: Some("2@abc".into()),
+                png_base64: Some("iVBOR".into()),
+                pairing_code: None
+            }
+        );
+        let open = json!({"instance": {"instanceName": "a", "state": "open"}});
+        assert_eq!(ConnectAnswer::parse(&open), ConnectAnswer::State("open".into()));
+        // `connecting` before the first QR: every value undefined.
+        assert_eq!(
+            ConnectAnswer::parse(&json!({"count": 0})),
+            ConnectAnswer::State("connecting".into())
+        );
     }
 
     #[test]

@@ -27,10 +27,10 @@ mod events;
 mod lifecycle;
 mod webhook;
 
-pub use answers::{RemoteInstance, RemoteWebhook};
+pub use answers::{ConnectAnswer, RemoteInstance, RemoteWebhook};
 pub use client::{EvolutionClient, EvolutionTarget, Presence};
 pub use content::{extract, Content, MAX_TEXT_CHARS};
 pub use error::EvolutionError;
 pub use events::{parse_lifecycle, LifecycleEvent};
-pub use lifecycle::{ConnectAnswer, EvolutionServer, WebhookSettings, WEBHOOK_EVENTS};
+pub use lifecycle::{EvolutionServer, WebhookSettings, WEBHOOK_EVENTS};
 pub use webhook::{normalise_event, parse_envelope, parse_upserts, Envelope, Upsert};

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::answers::{status_error, RemoteInstance, RemoteWebhook};
+use crate::answers::{status_error, ConnectAnswer, RemoteInstance, RemoteWebhook};
 use crate::client::without_url;
 use crate::{EvolutionClient, EvolutionError};
 use omnihub_domain::{HttpUrl, Secret};
@@ -49,49 +49,6 @@ impl WebhookSettings {
             "base64": true,
             "events": WEBHOOK_EVENTS,
         })
-    }
-}
-
-/// What `connect` (or `create` with `qrcode: true`, or `restart`) answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConnectAnswer {
-    /// A QR to scan (and a pairing code when a number was given).
-    Qr {
-        /// The raw QR string (render it yourself).
-        code: Option<String>,
-        /// The PNG, base64, without the `data:` prefix.
-        png_base64: Option<String>,
-        /// 8 characters, shown as `XXXX-XXXX`.
-        pairing_code: Option<String>,
-    },
-    /// No QR: the instance is in this state (`open`, `connecting`, `close`).
-    State(String),
-}
-
-impl ConnectAnswer {
-    fn parse(body: &Value) -> Self {
-        if let Some(state) = body.pointer("/instance/state").and_then(Value::as_str) {
-            return Self::State(state.to_owned());
-        }
-        let text = |field: &str| {
-            body.get(field)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
-        let png_base64 = text("base64").map(|b| match b.split_once(";base64,") {
-            Some((_, data)) => data.to_owned(),
-            None => b,
-        });
-        let (code, pairing_code) = (text("code"), text("pairingCode"));
-        if code.is_none() && png_base64.is_none() && pairing_code.is_none() {
-            return Self::State("connecting".into());
-        }
-        Self::Qr {
-            code,
-            png_base64,
-            pairing_code,
-        }
     }
 }
 
@@ -318,26 +275,6 @@ fn kind_of(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn connect_answers_are_a_qr_or_a_state() {
-        let qr = json!({"pairingCode": null, "code": "2@abc", "base64": "data:image/png;base64,iVBOR", "count": 3});
-        assert_eq!(
-            ConnectAnswer::parse(&qr),
-            ConnectAnswer::Qr {
-                code: Some("2@abc".into()),
-                png_base64: Some("iVBOR".into()),
-                pairing_code: None
-            }
-        );
-        let open = json!({"instance": {"instanceName": "a", "state": "open"}});
-        assert_eq!(ConnectAnswer::parse(&open), ConnectAnswer::State("open".into()));
-        // `connecting` before the first QR: every value undefined.
-        assert_eq!(
-            ConnectAnswer::parse(&json!({"count": 0})),
-            ConnectAnswer::State("connecting".into())
-        );
-    }
 
     #[test]
     fn the_webhook_body_has_every_event_and_the_token_header() {

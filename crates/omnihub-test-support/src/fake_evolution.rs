@@ -182,11 +182,7 @@ impl EvolutionWorld {
         body: &Value,
     ) -> Option<Answer> {
         let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
-        let segments: Vec<String> = path
-            .trim_matches('/')
-            .split('/')
-            .map(|s| percent_decode(s))
-            .collect();
+        let segments: Vec<String> = path.trim_matches('/').split('/').map(percent_decode).collect();
         let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
         let known = matches!(
             (method, segments.as_slice()),

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use omnihub_core::{CoreError, Lifecycle, LifecycleProblem, NumberState, WebhookStatus};
 use omnihub_db::Database;
-use omnihub_domain::{ConnectionState, HttpUrl, InstanceConfig, InstanceName, Secret};
-use omnihub_evolution::{EvolutionClient, EvolutionServer};
+use omnihub_domain::{ConnectionState, HttpUrl, InstanceConfig, InstanceName};
+use omnihub_evolution::EvolutionClient;
 use omnihub_test_support::{echo_agent, evolution_key, FakeEvolution, InstanceBuilder, TestDb};
 use serde_json::json;
 
@@ -16,13 +16,11 @@ use crate::{create, database, fast_config, ingest_with, start_http};
 omnihub_test_support::on_both_engines!(async:
     a_number_is_created_connected_scanned_and_checked,
     the_webhook_is_synced_idempotently_and_repaired,
-    every_evolution_error_class_is_reported_with_what_to_do,
-    discovery_lists_the_servers_instances_and_who_uses_them,
 );
 
-const PUBLIC: &str = "https://hub.example.com";
+pub const PUBLIC: &str = "https://hub.example.com";
 
-fn lifecycle(db: &Database) -> Lifecycle {
+pub fn lifecycle(db: &Database) -> Lifecycle {
     let public = HttpUrl::parse("OMNIHUB_PUBLIC_URL", PUBLIC).unwrap();
     Lifecycle::new(
         db.clone(),
@@ -31,11 +29,11 @@ fn lifecycle(db: &Database) -> Lifecycle {
     )
 }
 
-fn get(db: &Database, name: &str) -> InstanceConfig {
+pub fn get(db: &Database, name: &str) -> InstanceConfig {
     db.instances().get(&InstanceName::parse(name).unwrap()).unwrap()
 }
 
-fn problem(result: Result<impl std::fmt::Debug, CoreError>) -> (LifecycleProblem, String) {
+pub fn problem(result: Result<impl std::fmt::Debug, CoreError>) -> (LifecycleProblem, String) {
     match result {
         Err(CoreError::Lifecycle { problem, message }) => (problem, message),
         other => panic!("expected a lifecycle error, got {other:?}"),
@@ -63,7 +61,7 @@ async fn a_number_is_created_connected_scanned_and_checked(test_db: &TestDb) {
         "without the data: prefix"
     );
     // Created with omnihub's webhook and a newly generated secret.
-    let secret = get(&db, "shop").webhook_secret.expect("a secret was generated");
+    let secret = get(&db, "shop").webhook_secret.unwrap();
     let hook = evolution.world.webhook("wa_shop").unwrap();
     assert_eq!(hook["url"], format!("{PUBLIC}/webhook/evolution/shop"));
     assert_eq!(hook["headers"]["x-omnihub-token"], secret.expose());
@@ -219,113 +217,4 @@ async fn the_webhook_is_synced_idempotently_and_repaired(test_db: &TestDb) {
     let (class, message) = problem(unset.sync_webhook(&get(&db, "shop")).await);
     assert_eq!(class, LifecycleProblem::NotConfigured);
     assert!(message.contains("OMNIHUB_PUBLIC_URL"), "{message}");
-}
-
-async fn every_evolution_error_class_is_reported_with_what_to_do(test_db: &TestDb) {
-    let evolution = FakeEvolution::start(&evolution_key("shop"));
-    evolution.world.add_instance("wa_shop", None);
-    let db = database(test_db, None);
-    create(&db, InstanceBuilder::new("shop").evolution(evolution.url()));
-    create(&db, InstanceBuilder::new("gone").evolution("http://127.0.0.1:9"));
-    let mut wrong_key = InstanceBuilder::new("wrongkey")
-        .evolution(evolution.url())
-        .input();
-    wrong_key.evolution_key = Some("not-the-key-0123456789".into());
-    create(&db, InstanceBuilder::from_input(wrong_key));
-    let mut bare = InstanceBuilder::new("bare").input();
-    bare.evolution_url = None;
-    bare.evolution_key = None;
-    create(&db, InstanceBuilder::from_input(bare));
-    let lifecycle = lifecycle(&db);
-    // Unreachable: connect fails, status says so.
-    let (class, message) = problem(lifecycle.connect(&get(&db, "gone"), None).await);
-    assert_eq!(class, LifecycleProblem::Unreachable);
-    assert!(message.contains("evolution_url"), "{message}");
-    assert_eq!(
-        lifecycle.status(&get(&db, "gone")).await.unwrap().state,
-        NumberState::Unreachable
-    );
-    // 401: the key.
-    let (class, message) = problem(lifecycle.logout(&get(&db, "wrongkey")).await);
-    assert_eq!(class, LifecycleProblem::Unauthorized);
-    assert!(
-        message.contains("--evolution-key") && !message.contains("not-the-key"),
-        "{message}"
-    );
-    assert_eq!(
-        lifecycle.status(&get(&db, "wrongkey")).await.unwrap().state,
-        NumberState::Unauthorized
-    );
-    // No Evolution configured.
-    let (class, message) = problem(lifecycle.status(&get(&db, "bare")).await);
-    assert_eq!(class, LifecycleProblem::NotConfigured);
-    assert!(message.contains("omnihub-instance update bare"), "{message}");
-    // A 200 whose body says error.
-    evolution.world.set_unloaded("wa_shop");
-    let (class, message) = problem(lifecycle.connect(&get(&db, "shop"), None).await);
-    assert_eq!(class, LifecycleProblem::Rejected);
-    assert!(
-        message.contains("[object Object]") && message.contains("restart Evolution"),
-        "{message}"
-    );
-    // LICENSE_REQUIRED: not activated, stored, with where to activate.
-    evolution.world.set_activated(false);
-    let (class, message) = problem(lifecycle.connect(&get(&db, "shop"), None).await);
-    assert_eq!(class, LifecycleProblem::NotActivated);
-    assert!(
-        message.contains("https://evolution.example/manager/login"),
-        "{message}"
-    );
-    let status = lifecycle.status(&get(&db, "shop")).await.unwrap();
-    assert_eq!(status.state, NumberState::NotActivated);
-    assert_eq!(
-        db.connections().get("shop").unwrap().unwrap().state,
-        ConnectionState::NotActivated
-    );
-}
-
-async fn discovery_lists_the_servers_instances_and_who_uses_them(test_db: &TestDb) {
-    let evolution = FakeEvolution::start("global-key-0123456789");
-    evolution.world.add_instance("wa_shop", Some("5511900000001"));
-    evolution.world.add_instance("sales", None);
-    let db = database(test_db, None);
-    create(&db, InstanceBuilder::new("shop").evolution(evolution.url()));
-    let lifecycle = lifecycle(&db);
-    let known = db.instances().list(0, 100).unwrap();
-    let base = HttpUrl::parse("evolution_url", evolution.url()).unwrap();
-    let key = Secret::parse("x-evolution-key", "global-key-0123456789").unwrap();
-    let found = lifecycle
-        .discover(
-            EvolutionServer {
-                base_url: &base,
-                api_key: &key,
-            },
-            &known,
-        )
-        .await
-        .unwrap();
-    let summary: Vec<(&str, NumberState, Option<&str>)> = found
-        .iter()
-        .map(|d| (d.name.as_str(), d.state, d.used_by.as_deref()))
-        .collect();
-    assert_eq!(
-        summary,
-        [
-            ("sales", NumberState::Close, None),
-            ("wa_shop", NumberState::Open, Some("shop"))
-        ]
-    );
-    let wrong = Secret::parse("x-evolution-key", "wrong-key-0123456789").unwrap();
-    let (class, _) = problem(
-        lifecycle
-            .discover(
-                EvolutionServer {
-                    base_url: &base,
-                    api_key: &wrong,
-                },
-                &known,
-            )
-            .await,
-    );
-    assert_eq!(class, LifecycleProblem::Unauthorized);
 }

@@ -10,6 +10,7 @@
 mod held;
 mod ingest;
 mod lifecycle;
+mod lifecycle_errors;
 mod poison;
 mod timing;
 
