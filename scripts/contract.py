@@ -103,6 +103,9 @@ def main():
             "OMNIHUB_HOST": "127.0.0.1",
             "OMNIHUB_PORT": str(port),
             "OMNIHUB_API_KEY": ADMIN_KEY,
+            # Where Evolution would post webhooks: lets connect and webhook sync reach the
+            # (unreachable) Evolution of the seeded instances instead of stopping at a 409.
+            "OMNIHUB_PUBLIC_URL": f"http://127.0.0.1:{port}",
             "OMNIHUB_LOG": "warn",
             # Seeded messages fail fast against the unreachable agent, so the log holds
             # queued, failed and retried messages.
@@ -127,7 +130,9 @@ def main():
                 sys.exit("the served OpenAPI document is not valid")
             print(f"== schemathesis (seed {SEED}, {MAX_EXAMPLES} examples per operation)")
             run = subprocess.run([
-                os.path.join(venv_bin, "st"), "run", schema_path,
+                os.path.join(venv_bin, "st"),
+                "--config-file", os.path.join(os.path.dirname(os.path.abspath(__file__)), "schemathesis.toml"),
+                "run", schema_path,
                 "--url", base,
                 "--header", f"x-api-key: {ADMIN_KEY}",
                 "--checks", "all",

@@ -46,6 +46,10 @@ pub fn connect(
     out: &mut impl Write,
     json: bool,
 ) -> anyhow::Result<bool> {
+    if number.is_some_and(|n| !omnihub_domain::rules::PHONE_NUMBER.allows(n)) {
+        bail!("invalid --number: must be a phone number, 5 to 20 digits with the country code, an optional leading +");
+    }
+    let number = number.map(|n| n.trim_start_matches('+'));
     let (lifecycle, runtime) = lifecycle(db, env)?;
     let spinner = !json && std::io::stdout().is_terminal();
     runtime.block_on(async {

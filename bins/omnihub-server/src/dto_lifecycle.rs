@@ -18,20 +18,18 @@ pub struct ConnectRequest {
 }
 
 impl ConnectRequest {
-    /// The number as digits (5 to 20 of them), or a sentence saying why not.
+    /// The number as digits, or a sentence saying why not.
     pub fn number(&self) -> Result<Option<String>, String> {
-        let Some(number) = &self.number else {
-            return Ok(None);
-        };
-        let digits: String = number
-            .chars()
-            .filter(|c| !matches!(c, '+' | ' ' | '-' | '(' | ')'))
-            .collect();
-        if (5..=20).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) {
-            Ok(Some(digits))
-        } else {
-            Err("invalid number: must be a phone number, 5 to 20 digits with the country code".into())
-        }
+        self.number.as_deref().map(pairing_number).transpose()
+    }
+}
+
+/// A phone number for a pairing code ([`omnihub_domain::rules::PHONE_NUMBER`]) as digits.
+pub fn pairing_number(number: &str) -> Result<String, String> {
+    if omnihub_domain::rules::PHONE_NUMBER.allows(number) {
+        Ok(number.trim_start_matches('+').to_owned())
+    } else {
+        Err("invalid number: must be a phone number, 5 to 20 digits with the country code, an optional leading +".into())
     }
 }
 

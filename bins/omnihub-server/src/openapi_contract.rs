@@ -36,6 +36,11 @@ impl Modify for Contract {
                     constrain_instance_body(body, name == "UpdateInstanceRequest");
                 }
             }
+            if let Some(RefOr::T(Schema::Object(body))) = components.schemas.get_mut("ConnectRequest") {
+                if let Some(RefOr::T(Schema::Object(number))) = body.properties.get_mut("number") {
+                    text(number, &rules::PHONE_NUMBER, false);
+                }
+            }
         }
         add_links(openapi);
     }
@@ -157,6 +162,8 @@ fn constrain_parameters(operation: &mut Operation) {
             "name" if matches!(parameter.parameter_in, ParameterIn::Path) => {
                 text(schema, &rules::INSTANCE_NAME, false)
             }
+            "evolution_url" => text(schema, &rules::HTTP_URL, false),
+            "x-evolution-key" => text(schema, &rules::SECRET, false),
             _ => {}
         }
     }

@@ -123,6 +123,14 @@ rule!(
     ),
     "An upstream URL: `http://` or `https://`, a host name or IPv4 address, an optional port (0-65535) and a path of unreserved characters; no credentials, query or fragment."
 );
+rule!(
+    PHONE_NUMBER,
+    "number",
+    5,
+    21,
+    r"^\+?[0-9]{5,20}$",
+    "A phone number for a pairing code: 5 to 20 digits, country code first, an optional leading `+`."
+);
 
 impl TextRule {
     /// Whether `value` satisfies the rule.
@@ -150,6 +158,8 @@ mod tests {
             (&SECRET, "sk-0123456789", "tab\tinside"),
             (&WEBHOOK_SECRET, "0123456789abcdef", "0123456789abcde"),
             (&HTTP_URL, "http://agents:8000/prefix", "http://user@host"),
+            (&PHONE_NUMBER, "+5511988887777", "+55 11 98888-7777"),
+            (&PHONE_NUMBER, "5511988887777", "1234"),
             (&HTTP_URL, "https://127.0.0.1:8001", "http://999.0.0.1"),
             (&HTTP_URL, "http://my-agent.internal/", "http://xn--a.example"),
             (&HTTP_URL, "http://127.0.0.1:65535", "http://127.0.0.1:65536"),

@@ -135,10 +135,7 @@ fn a_number_is_connected_watched_and_its_held_replies_resume(db: &TestDb) {
     );
     // Reconnect: a new QR, a scan, and the held reply goes out.
     let again = server
-        .send(
-            Req::admin("POST", "/api/v1/instances/shop/connect")
-                .json(&json!({"number": "+55 11 98888-7777"})),
-        )
+        .send(Req::admin("POST", "/api/v1/instances/shop/connect").json(&json!({"number": "+5511988887777"})))
         .expect(200, None);
     assert_eq!(again["created"], false);
     assert!(again["pairing_code"].as_str().unwrap().contains('-'));
