@@ -242,6 +242,9 @@ fn add_links(openapi: &mut OpenApi) {
         ("DeleteInstance", "delete_instance"),
         ("ListConversations", "list_conversations"),
         ("TestAgent", "test_agent"),
+        ("InstanceStatus", "instance_status"),
+        ("ConnectInstance", "connect_instance"),
+        ("SyncWebhook", "sync_webhook"),
     ] {
         link(
             "/api/v1/instances",

@@ -123,7 +123,11 @@ impl Lifecycle {
         let rows = match self.client.fetch_instances(server, None).await {
             Ok(rows) => rows,
             Err(err) => {
-                let (problem, _) = classify(&err, "", "");
+                let (mut problem, _) = classify(&err, "", "");
+                if problem == crate::LifecycleProblem::NotFound {
+                    // No fetchInstances route: whatever answers there is not Evolution.
+                    problem = crate::LifecycleProblem::Rejected;
+                }
                 let message = match problem {
                     crate::LifecycleProblem::Unauthorized => {
                         "Evolution refused the key given in x-evolution-key (401): give its global API key"
@@ -131,6 +135,9 @@ impl Lifecycle {
                     }
                     crate::LifecycleProblem::Unreachable => {
                         format!("{err}; check the Evolution URL and that the server is running")
+                    }
+                    crate::LifecycleProblem::Rejected if matches!(err, EvolutionError::Status { status: 404, .. }) => {
+                        "that URL does not answer like an Evolution API server (404 on /instance/fetchInstances); check --evolution-url".to_owned()
                     }
                     _ => err.to_string(),
                 };
