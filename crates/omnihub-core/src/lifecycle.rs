@@ -197,6 +197,10 @@ impl Lifecycle {
     /// The error for `err`; a `LICENSE_REQUIRED` is also stored as the connection state.
     pub(crate) async fn failed(&self, instance: &InstanceConfig, err: &EvolutionError) -> CoreError {
         let (problem, message) = classify(err, instance.name.as_str(), instance.whatsapp_instance.as_str());
+        // Evolution's error bodies are quoted; one that echoes a key must not pass it on.
+        let secrets = [instance.evolution_key.as_ref(), instance.webhook_secret.as_ref()];
+        let secrets: Vec<&str> = secrets.into_iter().flatten().map(|s| s.expose()).collect();
+        let message = omnihub_domain::hygiene::redact(&message, &secrets).into_owned();
         if problem == LifecycleProblem::NotActivated {
             let report = ConnectionReport {
                 state: Some(ConnectionState::NotActivated),

@@ -141,6 +141,8 @@ impl Lifecycle {
                     }
                     _ => err.to_string(),
                 };
+                let message =
+                    omnihub_domain::hygiene::redact(&message, &[server.api_key.expose()]).into_owned();
                 return Err(crate::lifecycle::lifecycle_error(problem, message));
             }
         };

@@ -61,6 +61,22 @@ async fn every_evolution_error_class_is_reported_with_what_to_do(test_db: &TestD
         message.contains("[object Object]") && message.contains("restart Evolution"),
         "{message}"
     );
+    // An Evolution that quotes the key back in its error: the key is cut out.
+    let echo = omnihub_test_support::FakeHttp::start(|r, _| {
+        let key = r.header("apikey").unwrap_or_default().to_owned();
+        omnihub_test_support::Reply::json(
+            400,
+            serde_json::json!({"status": 400, "error": "Bad Request",
+            "response": {"message": [format!("invalid apikey {key}")]}}),
+        )
+    });
+    create(&db, InstanceBuilder::new("echo").evolution(&echo.url));
+    let (class, message) = problem(lifecycle.connect(&get(&db, "echo"), None).await);
+    assert_eq!(class, LifecycleProblem::Rejected);
+    assert!(
+        message.contains("invalid apikey") && !message.contains(&evolution_key("echo")),
+        "{message}"
+    );
     // LICENSE_REQUIRED: not activated, stored, with where to activate.
     evolution.world.set_activated(false);
     let (class, message) = problem(lifecycle.connect(&get(&db, "shop"), None).await);
