@@ -294,8 +294,14 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             return Ok(());
         }
         self.events.finished(MessageStatus::Failed);
-        if stage == Stage::Config {
-            return Ok(()); // nothing can be sent without a working configuration
+        // Nothing can be sent without a working configuration, nor to a number that is not
+        // connected (a reply that waited OMNIHUB_HOLD_MAX for it ends here).
+        let disconnected = self
+            .cache
+            .connection(&record.instance)
+            .is_some_and(|c| c.state.holds_replies());
+        if stage == Stage::Config || disconnected {
+            return Ok(());
         }
         let (Some(apology), Some(instance)) = (&self.apology, self.cache.get(&record.instance)) else {
             return Ok(());
