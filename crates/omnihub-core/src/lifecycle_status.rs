@@ -28,28 +28,21 @@ pub enum NumberState {
 }
 
 impl NumberState {
-    /// The JSON spelling.
+    /// The JSON spelling (a stored state's own spelling for those).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Connecting => "connecting",
-            Self::Close => "close",
-            Self::Refused => "refused",
-            Self::NotActivated => "not_activated",
-            Self::Unreachable => "unreachable",
-            Self::Unauthorized => "unauthorized",
-            Self::Unknown => "unknown",
+        match (self, self.stored()) {
+            (_, Some(stored)) => stored.as_str(),
+            (Self::Unreachable, _) => "unreachable",
+            (Self::Unauthorized, _) => "unauthorized",
+            _ => "unknown",
         }
     }
 
     /// Evolution's `open` / `connecting` / `close` (anything else is unknown).
     pub fn from_evolution(state: Option<&str>) -> Self {
-        match state {
-            Some("open") => Self::Open,
-            Some("connecting") => Self::Connecting,
-            Some("close") => Self::Close,
-            Some("refused") => Self::Refused,
-            _ => Self::Unknown,
+        match state.map(str::parse::<ConnectionState>) {
+            Some(Ok(ConnectionState::NotActivated)) | Some(Err(_)) | None => Self::Unknown,
+            Some(Ok(stored)) => stored.into(),
         }
     }
 
@@ -152,6 +145,33 @@ impl fmt::Display for WebhookStatus {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn number_states_spell_as_the_api_documents() {
+        let all = [
+            (NumberState::Open, "open"),
+            (NumberState::Connecting, "connecting"),
+            (NumberState::Close, "close"),
+            (NumberState::Refused, "refused"),
+            (NumberState::NotActivated, "not_activated"),
+            (NumberState::Unreachable, "unreachable"),
+            (NumberState::Unauthorized, "unauthorized"),
+            (NumberState::Unknown, "unknown"),
+        ];
+        for (state, text) in all {
+            assert_eq!(state.as_str(), text);
+        }
+        for (evolution, state) in [
+            (Some("open"), NumberState::Open),
+            (Some("connecting"), NumberState::Connecting),
+            (Some("close"), NumberState::Close),
+            (Some("not_activated"), NumberState::Unknown),
+            (Some("weird"), NumberState::Unknown),
+            (None, NumberState::Unknown),
+        ] {
+            assert_eq!(NumberState::from_evolution(evolution), state);
+        }
+    }
 
     fn hook(url: &str, events: &[&str], token: Option<&str>) -> RemoteWebhook {
         let mut headers = BTreeMap::new();

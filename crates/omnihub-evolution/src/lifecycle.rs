@@ -2,7 +2,6 @@
 //! fetch, webhook set/find, restart, logout, delete. Every call is classified: a 200 whose
 //! body says `"error": true` is an error, 503 `LICENSE_REQUIRED` is "not activated".
 
-use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::answers::{status_error, ConnectAnswer, RemoteInstance, RemoteWebhook};
@@ -30,12 +29,11 @@ pub const WEBHOOK_EVENTS: [&str; 5] = [
 
 /// The webhook omnihub wants on an instance (`enabled: true`, `byEvents: false`,
 /// `base64: true`, [`WEBHOOK_EVENTS`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookSettings {
     /// Where Evolution posts.
     pub url: String,
     /// The `x-omnihub-token` header value.
-    #[serde(skip)]
     pub token: String,
 }
 

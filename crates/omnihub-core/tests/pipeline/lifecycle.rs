@@ -123,6 +123,41 @@ async fn a_number_is_created_connected_scanned_and_checked(test_db: &TestDb) {
     lifecycle.delete_whatsapp(&get(&db, "shop")).await.unwrap();
     assert_eq!(evolution.world.state("wa_shop"), None);
     lifecycle.delete_whatsapp(&get(&db, "shop")).await.unwrap();
+    // The exact calls, each with the instance's key: restart is POST (not the documented PUT);
+    // logout checks the state first and is skipped once closed; delete logs out first.
+    let calls: Vec<(String, String)> = evolution
+        .http
+        .requests()
+        .iter()
+        .filter(|r| {
+            !r.path.starts_with("/instance/connectionState") && !r.path.starts_with("/instance/connect/")
+        })
+        .inspect(|r| {
+            assert_eq!(
+                r.header("apikey"),
+                Some(evolution_key("shop").as_str()),
+                "{}",
+                r.path
+            )
+        })
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect();
+    let expected = [
+        ("POST", "/instance/create"),
+        ("GET", "/instance/fetchInstances?instanceName=wa_shop"),
+        ("GET", "/webhook/find/wa_shop"),
+        ("POST", "/instance/restart/wa_shop"),
+        ("DELETE", "/instance/logout/wa_shop"),
+        ("DELETE", "/instance/logout/wa_shop"),
+        ("DELETE", "/instance/delete/wa_shop"),
+        ("DELETE", "/instance/logout/wa_shop"),
+        ("DELETE", "/instance/delete/wa_shop"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    assert_eq!(calls, expected);
     let (class, message) = problem(lifecycle.restart(&get(&db, "shop")).await);
     assert_eq!(class, LifecycleProblem::NotFound, "{message}");
     assert!(message.contains("omnihub-instance connect shop"), "{message}");
