@@ -106,6 +106,7 @@ pub(crate) mod tests {
                 text: text.into(),
                 quoted: None,
                 media: None,
+                more_media: Vec::new(),
             },
         }
     }

@@ -1,24 +1,23 @@
 //! Deciding whether an inbound upsert is answered, and turning it into a domain message.
 
-use omnihub_domain::InboundMessage;
+use omnihub_domain::{ChatFacts, InboundMessage};
 use omnihub_evolution::{Content, Upsert};
 
 /// The decision for one upsert.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
-    /// Log it and answer it.
-    Accept(Box<InboundMessage>),
+    /// Hand it to the conversation rules (a message typed on the instance's phone too: it
+    /// pauses or resumes its chat), with what they read beyond the content.
+    Accept(Box<InboundMessage>, ChatFacts),
     /// Acknowledge it and do nothing, for this reason.
     Ignore(String),
 }
 
-/// Applies omnihub's rules: never answer the owner's own messages, status broadcasts,
-/// newsletters, reactions, protocol/edit/poll stubs, or messages without usable content.
+/// Applies omnihub's fixed rules: status broadcasts, newsletters, reactions, protocol/edit/poll
+/// stubs and messages without usable content are never answered. The owner's own messages
+/// (`fromMe`) are accepted only to steer their chat (takeover); they are never answered.
 pub fn classify(upsert: Upsert) -> Decision {
     let ignore = |reason: &str| Decision::Ignore(reason.to_owned());
-    if upsert.from_me {
-        return ignore("sent by the instance's own number (fromMe)");
-    }
     if upsert.chat_id == "status@broadcast" {
         return ignore("status broadcast");
     }
@@ -30,6 +29,7 @@ pub fn classify(upsert: Upsert) -> Decision {
             return ignore("no usable content");
         }
         Content::Message(content) => content,
+        Content::Reaction if upsert.from_me => return ignore("sent by the instance's own number (fromMe)"),
         Content::Reaction => return ignore("reaction"),
         Content::Stub(kind) => return Decision::Ignore(kind.to_owned()),
         Content::MediaWithoutBytes(kind) => {
@@ -41,6 +41,12 @@ pub fn classify(upsert: Upsert) -> Decision {
         Content::Empty => return ignore("no usable content"),
         Content::Unsupported(kind) => return Decision::Ignore(format!("unsupported message type {kind}")),
     };
+    let facts = ChatFacts {
+        from_me: upsert.from_me,
+        addresses: upsert.addresses,
+        mentions: upsert.mentions,
+        quoted_author: upsert.quoted_author,
+    };
     Decision::Accept(Box::new(InboundMessage {
         message_id: upsert.message_id,
         chat_id: upsert.chat_id,
@@ -49,7 +55,7 @@ pub fn classify(upsert: Upsert) -> Decision {
         phone: upsert.phone,
         timestamp: upsert.timestamp,
         content,
-    }))
+    }), facts)
 }
 
 #[cfg(test)]
@@ -68,6 +74,9 @@ mod tests {
             sender_name: Some("Ana".into()),
             timestamp: Some(1),
             content,
+            addresses: Vec::new(),
+            mentions: Vec::new(),
+            quoted_author: None,
         }
     }
 
@@ -77,13 +86,14 @@ mod tests {
             text: t.into(),
             quoted: None,
             media: None,
+            more_media: Vec::new(),
         })
     }
 
     #[test]
     fn ordinary_messages_are_accepted_as_received() {
         match classify(upsert("123@lid", false, text("hello"))) {
-            Decision::Accept(m) => assert_eq!(
+            Decision::Accept(m, _) => assert_eq!(
                 (m.chat_id.as_str(), m.content.text.as_str()),
                 ("123@lid", "hello")
             ),
@@ -92,9 +102,17 @@ mod tests {
     }
 
     #[test]
+    fn the_owners_own_messages_are_accepted_to_steer_the_chat() {
+        match classify(upsert("1@s.whatsapp.net", true, text("I'll take it"))) {
+            Decision::Accept(_, facts) => assert!(facts.from_me),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn everything_not_worth_answering_is_ignored_with_a_reason() {
         let cases = [
-            (upsert("1@s.whatsapp.net", true, text("mine")), "fromMe"),
+            (upsert("1@s.whatsapp.net", true, Content::Reaction), "fromMe"),
             (
                 upsert("status@broadcast", false, text("story")),
                 "status broadcast",

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use omnihub_db::{Change, Changed, ClaimRequest, Database};
-use omnihub_domain::{session_name, MessageRecord};
+use omnihub_domain::MessageRecord;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
@@ -221,11 +221,7 @@ impl<A: AgentApi, M: MessengerApi> Dispatcher<A, M> {
             .filter_map(|record| {
                 let instance = self.processor.cache.get(&record.instance)?;
                 self.processor.agent.wants_state(&instance).then(|| {
-                    let session = session_name(
-                        instance.name.as_str(),
-                        instance.session_id_prefix.as_deref(),
-                        &record.inbound,
-                    );
+                    let session = record.session_name(instance.session_id_prefix.as_deref());
                     (record.id, record.instance.clone(), session)
                 })
             })

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use omnihub_db::{Arriving, RulesInForce};
 use omnihub_domain::InstanceConfig;
 use omnihub_evolution::{parse_envelope, parse_lifecycle, parse_upserts, EvolutionError};
 use subtle::ConstantTimeEq;
@@ -29,6 +30,10 @@ pub enum IngestOutcome {
     },
     /// Every message was already logged: nothing was done.
     Duplicate,
+    /// Nothing will be answered, by the instance's conversation rules: the messages were
+    /// stored as skipped, or a message typed on the instance's phone paused or resumed its
+    /// chat (the reason says which).
+    Skipped(String),
     /// Nothing to answer (another event, the owner's own message, a reaction…), for this reason.
     Ignored(String),
     /// A lifecycle webhook was stored: the instance's connection is now in this state.
@@ -198,13 +203,22 @@ pub(crate) async fn ingest_for(
     let mut sanitised = Vec::new();
     for upsert in upserts {
         match classify(upsert) {
-            Decision::Accept(mut message) => {
+            Decision::Accept(mut message, mut facts) => {
+                facts.replace_nul();
                 for field in message.replace_nul() {
                     if !sanitised.contains(&field) {
                         sanitised.push(field);
                     }
                 }
-                accepted.push((instance.name.clone(), *message));
+                accepted.push(Arriving {
+                    instance: instance.name.clone(),
+                    message: *message,
+                    facts,
+                    rules: Some(RulesInForce {
+                        rules: instance.rules.clone(),
+                        decide: crate::rules::decide,
+                    }),
+                });
             }
             Decision::Ignore(reason) => ignored.push(reason),
         }
@@ -217,7 +231,7 @@ pub(crate) async fn ingest_for(
     }
     let ids: Vec<String> = accepted
         .iter()
-        .map(|(_, m)| m.message_id.chars().take(64).collect())
+        .map(|a| a.message.message_id.chars().take(64).collect())
         .collect();
     let written = match writer.write(accepted).await {
         Ok(written) => written,
@@ -225,15 +239,20 @@ pub(crate) async fn ingest_for(
     };
     let mut messages = 0;
     let mut refused = Vec::new();
+    let mut skipped = Vec::new();
     for (outcome, message_id) in written.into_iter().zip(ids) {
         match outcome {
-            Written::New => messages += 1,
+            Written::New | Written::Joined(_) => messages += 1,
             Written::Duplicate => {}
+            Written::Skipped(reason) => skipped.push(format!("not answered: {reason}")),
+            Written::Steered(true) => skipped.push("chat paused: typed on the instance's phone".to_owned()),
+            Written::Steered(false) => skipped.push("chat resumed: the resume keyword".to_owned()),
             Written::Refused(reason) => refused.push(RefusedMessage { message_id, reason }),
         }
     }
     match (messages, refused.is_empty()) {
         (0, false) => IngestOutcome::Rejected(Rejection::Unstorable(refused)),
+        (0, true) if !skipped.is_empty() => IngestOutcome::Skipped(skipped.join("; ")),
         (0, true) => IngestOutcome::Duplicate,
         _ => IngestOutcome::Accepted {
             messages,

@@ -11,8 +11,8 @@
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex};
 
-use omnihub_db::{Change, Changed, Database, DbError};
-use omnihub_domain::{InboundMessage, InstanceName};
+use omnihub_db::{Arrived, Arriving, Change, Changed, Database, DbError};
+use omnihub_domain::SkipReason;
 use tokio::sync::oneshot;
 
 use crate::write_health::WriteHealth;
@@ -20,8 +20,8 @@ use commits::write_loop;
 
 mod commits;
 
-/// Messages of one request, with the instance each belongs to.
-pub(crate) type Batch = Vec<(InstanceName, InboundMessage)>;
+/// Messages of one request, with the instance and rules each arrives under.
+pub(crate) type Batch = Vec<Arriving>;
 
 /// What a job gets back: per message for an insert, per change otherwise.
 pub(crate) enum JobResult {
@@ -34,12 +34,31 @@ pub(crate) type Job = (Vec<Change>, oneshot::Sender<Result<JobResult, DbError>>)
 /// What became of one message handed to the writer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Written {
-    /// A new row, committed.
+    /// A new row, committed and queued for the agent.
     New,
+    /// A new row, committed and joined to the burst waiting as this log id.
+    Joined(i64),
+    /// A new row, committed and not answered because of a rule.
+    Skipped(SkipReason),
+    /// A message typed on the instance's phone paused (`true`) or resumed its chat.
+    Steered(bool),
     /// The instance already had this message id; nothing was written.
     Duplicate,
     /// The database refused this row for its content (the reason); the others were written.
     Refused(String),
+}
+
+impl From<Arrived> for Written {
+    fn from(arrived: Arrived) -> Self {
+        match arrived {
+            Arrived::Queued => Self::New,
+            Arrived::Joined(id) => Self::Joined(id),
+            Arrived::Skipped(reason) => Self::Skipped(reason),
+            Arrived::Paused => Self::Steered(true),
+            Arrived::Resumed => Self::Steered(false),
+            Arrived::Duplicate => Self::Duplicate,
+        }
+    }
 }
 
 /// Writes to the message log in shared transactions. Cheap to clone.
@@ -149,6 +168,8 @@ mod tests {
     use omnihub_db::DatabaseUrl;
     use omnihub_test_support::{InstanceBuilder, TestDb};
 
+    use omnihub_domain::{InboundMessage, InstanceName};
+
     use super::*;
 
     omnihub_test_support::on_both_engines!(async: a_refused_row_is_refused_alone_and_its_batch_committed);
@@ -169,12 +190,15 @@ mod tests {
         let writer = LogWriter::start(&db, 1, 512).unwrap();
         let shop = InstanceName::parse("shop").unwrap();
         let too_long = Some(format!("{}@lid", "7".repeat(300)));
-        let batch = vec![
-            (shop.clone(), message("A", None)),
-            (shop.clone(), message("B", too_long)),
-            (shop.clone(), message("A", None)),
-            (shop.clone(), message("C", Some("1@lid".into()))),
-        ];
+        let batch = [
+            message("A", None),
+            message("B", too_long),
+            message("A", None),
+            message("C", Some("1@lid".into())),
+        ]
+        .into_iter()
+        .map(|m| Arriving::unruled(shop.clone(), m))
+        .collect();
         let written = writer.write(batch).await.unwrap();
         assert_eq!(written[0], Written::New);
         assert!(

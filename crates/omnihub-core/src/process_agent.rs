@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use omnihub_db::{Change, StateUpdate};
 use omnihub_domain::hygiene::unreadable_reply;
-use omnihub_domain::{session_name, AgentTurn, Answer, InstanceConfig, MessageRecord, Stage};
+use omnihub_domain::{AgentTurn, Answer, InstanceConfig, MessageRecord, Stage};
 
 use crate::ports::{AgentApi, MessengerApi};
 use crate::process::{Processor, Stop, EMPTY_REPLY};
@@ -46,11 +46,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
                 tracing::debug!(error = %err, "typing indicator not shown");
             }
         });
-        let session = session_name(
-            instance.name.as_str(),
-            instance.session_id_prefix.as_deref(),
-            &record.inbound,
-        );
+        let session = record.session_name(instance.session_id_prefix.as_deref());
         let state = match preloaded {
             _ if !self.agent.wants_state(instance) => None,
             // Read with the claimed batch: the chat's previous turn had committed its state

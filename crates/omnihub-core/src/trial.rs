@@ -61,6 +61,7 @@ pub async fn try_agent<A: AgentApi>(
             text: text.into(),
             quoted: None,
             media: None,
+            more_media: Vec::new(),
         },
     };
     let session = format!("{}_trial-{stamp}", instance.name);

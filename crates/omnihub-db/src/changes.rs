@@ -4,21 +4,22 @@
 
 use std::time::Duration;
 
-use omnihub_domain::{InboundMessage, InstanceName, MessageRecord, Stage};
+use omnihub_domain::{MessageRecord, Stage};
 
 use crate::conn::{write_tx, DbConn};
 use crate::database::with_conn;
 use crate::error::write_error;
 use crate::message_lease::{self as step, Reply};
-use crate::messages::{insert_in, ClaimRequest, MessageStore};
+use crate::arrivals::{arrive_in, Arrived, Arriving};
+use crate::messages::{ClaimRequest, MessageStore};
 use crate::queues::claim_in;
 use crate::{DbError, StateUpdate};
 
 /// One change of the message log.
 #[derive(Debug, Clone)]
 pub enum Change {
-    /// Accept messages (a duplicate message id is skipped).
-    Insert(Vec<(InstanceName, InboundMessage)>),
+    /// Take in arriving messages under their rules (a duplicate message id is skipped).
+    Insert(Vec<Arriving>),
     /// Claim ready chat heads under a lease.
     Claim(ClaimRequest),
     /// Store the agent's answer of `id` in `parts_total` parts, with the conversation state.
@@ -102,8 +103,8 @@ pub enum Change {
 /// What a [`Change`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Changed {
-    /// For each message of an insert, in order: new (true) or a repeat delivery (false).
-    Inserted(Vec<bool>),
+    /// For each message of an insert, in order, what became of it.
+    Inserted(Vec<Arrived>),
     /// The claimed messages.
     Claimed(Vec<MessageRecord>),
     /// Whether a fenced step applied (false: the lease was lost).
@@ -135,7 +136,7 @@ impl MessageStore<'_> {
 fn apply_one(conn: &mut DbConn, at: chrono::NaiveDateTime, change: &Change) -> Result<Changed, DbError> {
     let applied = |result: diesel::QueryResult<bool>| result.map(Changed::Applied).map_err(write_error);
     match change {
-        Change::Insert(batch) => insert_in(conn, at, batch).map(Changed::Inserted),
+        Change::Insert(batch) => arrive_in(conn, at, batch).map(Changed::Inserted),
         Change::Claim(request) => claim_in(conn, at, request).map(Changed::Claimed),
         Change::SaveReply {
             id,

@@ -189,6 +189,11 @@ impl Database {
         crate::ConnectionStore::new(self)
     }
 
+    /// Chats and the conversation rules' memory of them.
+    pub fn chats(&self) -> crate::ChatStore<'_> {
+        crate::ChatStore::new(self)
+    }
+
     /// The conversation states agents keep between turns.
     pub fn conversations(&self) -> crate::ConversationStore<'_> {
         crate::ConversationStore::new(self)

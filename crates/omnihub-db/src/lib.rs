@@ -32,7 +32,11 @@
 //! assert_eq!(db.instances().get(&name).unwrap().agent_timeout.secs(), 60);
 //! ```
 
+mod arrivals;
 mod backlog;
+mod chat_rows;
+mod chats;
+mod debounce;
 mod bootstrap;
 mod changes;
 mod conn;
@@ -53,7 +57,9 @@ mod schema;
 mod transfer;
 mod url;
 
+pub use arrivals::{Arrived, Arriving, RulesInForce};
 pub use backlog::Backlog;
+pub use chats::ChatStore;
 pub use bootstrap::{bootstrap, BootstrapOutcome};
 pub use changes::{Change, Changed};
 pub use connections::{ConnectionStore, Reported};

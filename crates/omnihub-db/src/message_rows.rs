@@ -37,6 +37,8 @@ pub(crate) struct MessageRow {
     pub sent_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
     pub held_since: Option<NaiveDateTime>,
+    pub chat_key: String,
+    pub skip_reason: Option<String>,
 }
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
@@ -68,9 +70,17 @@ impl TryFrom<MessageRow> for MessageRecord {
             .map(str::parse)
             .transpose()
             .map_err(|_| corrupt(format!("unknown error stage {:?}", row.error_stage)))?;
+        let skip_reason = row
+            .skip_reason
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|_| corrupt(format!("unknown skip reason {:?}", row.skip_reason)))?;
         Ok(Self {
             id: row.id,
             instance: row.instance_name,
+            chat_key: row.chat_key,
+            skip_reason,
             inbound: InboundMessage {
                 message_id: row.message_id,
                 chat_id: row.chat_id,
@@ -116,12 +126,14 @@ pub(crate) struct NewMessageRow<'a> {
     pub status: &'a str,
     pub next_attempt_at: NaiveDateTime,
     pub received_at: NaiveDateTime,
+    pub chat_key: &'a str,
 }
 
 impl<'a> NewMessageRow<'a> {
     pub(crate) fn new(
         instance: &'a str,
         message: &'a InboundMessage,
+        chat_key: &'a str,
         now: NaiveDateTime,
     ) -> Result<Self, DbError> {
         let content = serde_json::to_string(&message.content).map_err(|e| DbError::Query(Box::new(e)))?;
@@ -137,6 +149,7 @@ impl<'a> NewMessageRow<'a> {
             status: MessageStatus::Queued.as_str(),
             next_attempt_at: now,
             received_at: now,
+            chat_key,
         })
     }
 }

@@ -8,13 +8,15 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use omnihub_domain::{InboundMessage, InstanceName, MessageRecord, MessageStatus};
 
+use crate::arrivals::{Arrived, Arriving};
+
 use crate::changes::{Change, Changed};
 use crate::conn::{write_tx, DbConn};
 use crate::database::with_conn;
-use crate::error::{is_unique_violation, write_error};
+use crate::error::is_unique_violation;
 use crate::message_rows::{MessageRow, NewMessageRow};
 use crate::schema::messages::dsl as m;
-use crate::{dialect, queues, Database, DbError};
+use crate::{queues, Database, DbError};
 
 /// What accepting a message did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +49,7 @@ pub struct ClaimRequest {
 pub struct MessageFilter {
     /// Only this instance.
     pub instance: Option<String>,
-    /// Only this chat JID.
+    /// Only this chat (the JID a message came from, or its chat key).
     pub chat: Option<String>,
     /// Only this status.
     pub status: Option<MessageStatus>,
@@ -87,9 +89,11 @@ impl<'a> MessageStore<'a> {
         instance: &InstanceName,
         message: &InboundMessage,
     ) -> Result<InsertOutcome, DbError> {
-        let row = NewMessageRow::new(instance.as_str(), message, self.db.now_naive())?;
+        let at = self.db.now_naive();
         with_conn(self.db, |conn| {
             write_tx(conn, |conn| {
+                let key = crate::arrivals::chat_key(conn, instance.as_str(), message, &Default::default())?;
+                let row = NewMessageRow::new(instance.as_str(), message, &key, at)?;
                 let outcome = insert_row(conn, &row)?;
                 if let InsertOutcome::Accepted(_) = outcome {
                     queues::enqueue(conn, row.instance_name, row.message_id)?;
@@ -107,8 +111,22 @@ impl<'a> MessageStore<'a> {
     /// the error is [`DbError::Refused`]; the caller can then write the rows one by one to
     /// find it, knowing the database itself is working.
     pub fn insert_batch(&self, batch: &[(InstanceName, InboundMessage)]) -> Result<Vec<bool>, DbError> {
-        match self.apply(&[Change::Insert(batch.to_vec())])?.pop() {
-            Some(Changed::Inserted(flags)) => Ok(flags),
+        let arriving = batch
+            .iter()
+            .map(|(instance, message)| Arriving::unruled(instance.clone(), message.clone()))
+            .collect();
+        Ok(self
+            .arrive(arriving)?
+            .into_iter()
+            .map(|arrived| arrived != Arrived::Duplicate)
+            .collect())
+    }
+
+    /// Takes in arriving messages in one transaction under their instances' conversation
+    /// rules; for each, in order, what became of it. Errors as [`MessageStore::insert_batch`].
+    pub fn arrive(&self, batch: Vec<Arriving>) -> Result<Vec<Arrived>, DbError> {
+        match self.apply(&[Change::Insert(batch)])?.pop() {
+            Some(Changed::Inserted(outcomes)) => Ok(outcomes),
             _ => Ok(Vec::new()),
         }
     }
@@ -136,7 +154,7 @@ impl<'a> MessageStore<'a> {
                 diesel::update(m::messages.find(id))
                     .set(requeued(self.db.now_naive()))
                     .execute(conn)?;
-                queues::refresh(conn, &record.instance, &record.inbound.chat_id)?;
+                queues::refresh(conn, &record.instance, &record.chat_key)?;
                 get(conn, id)
             })
         })
@@ -148,7 +166,7 @@ impl<'a> MessageStore<'a> {
             write_tx(conn, |conn| {
                 let mut chats = m::messages
                     .filter(m::status.eq(MessageStatus::Failed.as_str()))
-                    .select((m::instance_name, m::chat_id))
+                    .select((m::instance_name, m::chat_key))
                     .distinct()
                     .into_boxed();
                 let mut query = diesel::update(m::messages)
@@ -181,7 +199,7 @@ impl<'a> MessageStore<'a> {
                 query = query.filter(m::instance_name.eq(instance.clone()));
             }
             if let Some(chat) = &filter.chat {
-                query = query.filter(m::chat_id.eq(chat.clone()));
+                query = query.filter(m::chat_id.eq(chat.clone()).or(m::chat_key.eq(chat.clone())));
             }
             if let Some(status) = filter.status {
                 query = query.filter(m::status.eq(status.as_str()));
@@ -207,12 +225,16 @@ impl<'a> MessageStore<'a> {
         })
     }
 
-    /// Deletes finished (`done`/`failed`) messages received before `cutoff`; returns how many.
+    /// Deletes finished (`done`/`failed`/`skipped`) messages received before `cutoff`; returns how many.
     pub fn delete_finished_before(&self, cutoff: DateTime<Utc>) -> Result<usize, DbError> {
         with_conn(self.db, |conn| {
             Ok(diesel::delete(
                 m::messages
-                    .filter(m::status.eq_any([MessageStatus::Done.as_str(), MessageStatus::Failed.as_str()]))
+                    .filter(m::status.eq_any([
+                        MessageStatus::Done.as_str(),
+                        MessageStatus::Failed.as_str(),
+                        MessageStatus::Skipped.as_str(),
+                    ]))
                     .filter(m::received_at.lt(cutoff.naive_utc())),
             )
             .execute(conn)?)
@@ -274,36 +296,4 @@ pub(crate) fn load(
         .into_iter()
         .map(MessageRecord::try_from)
         .collect()
-}
-
-/// Inserts `batch` inside the caller's transaction; each new message joins its chat's queue.
-pub(crate) fn insert_in(
-    conn: &mut DbConn,
-    at: NaiveDateTime,
-    batch: &[(InstanceName, InboundMessage)],
-) -> Result<Vec<bool>, DbError> {
-    // Rows in (instance, chat, message id) order: every transaction takes the queue rows'
-    // locks in the same order, so concurrent writers on PostgreSQL never deadlock.
-    let mut order: Vec<usize> = (0..batch.len()).collect();
-    order.sort_by(|&a, &b| {
-        let key = |i: usize| {
-            (
-                batch[i].0.as_str(),
-                batch[i].1.chat_id.as_str(),
-                batch[i].1.message_id.as_str(),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
-    let mut new_flags = vec![false; batch.len()];
-    for index in order {
-        let (instance, message) = &batch[index];
-        let row = NewMessageRow::new(instance.as_str(), message, at)?;
-        let new = dialect::insert_message_if_new(conn, &row).map_err(write_error)?;
-        if new {
-            queues::enqueue(conn, row.instance_name, row.message_id).map_err(write_error)?;
-        }
-        new_flags[index] = new;
-    }
-    Ok(new_flags)
 }

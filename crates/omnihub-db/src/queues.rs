@@ -1,4 +1,5 @@
-//! The per-chat queue index: one `chat_queues` row per chat with unfinished messages, naming
+//! The per-chat queue index: one `chat_queues` row per chat (its `chat_id` column holds the
+//! chat key, one per person) with unfinished messages, naming
 //! the chat's head (its oldest unfinished message) and when the head is next due. Claims read
 //! it, so finding work costs O(ready chats) however long one chat's queue is. Every function
 //! here runs inside the transaction that changes the messages it describes.
@@ -24,7 +25,7 @@ const ACTIVE: [&str; 2] = ["queued", "processing"];
 /// takes the row's lock, so it waits for a concurrent [`advance`] of the same chat and never
 /// slips in between that one's "no more messages" and its delete.
 pub(crate) fn enqueue(conn: &mut DbConn, instance: &str, message_id: &str) -> QueryResult<()> {
-    let select = "SELECT instance_name, chat_id, id, next_attempt_at FROM messages";
+    let select = "SELECT instance_name, chat_key, id, next_attempt_at FROM messages";
     match conn {
         DbConn::Sqlite(c) => diesel::sql_query(format!(
             "INSERT OR IGNORE INTO chat_queues (instance_name, chat_id, head_id, due_at) \
@@ -90,7 +91,7 @@ fn oldest_unfinished(
 ) -> QueryResult<Option<(i64, NaiveDateTime)>> {
     let sql = |p: &dyn Fn(usize) -> String| {
         format!(
-            "SELECT id, next_attempt_at FROM messages WHERE instance_name = {} AND chat_id = {} \
+            "SELECT id, next_attempt_at FROM messages WHERE instance_name = {} AND chat_key = {} \
              AND status IN ('queued', 'processing') ORDER BY id LIMIT 1",
             p(1),
             p(2)
@@ -202,9 +203,9 @@ pub(crate) fn rebuild(conn: &mut DbConn) -> QueryResult<()> {
     conn.batch_execute(
         "DELETE FROM chat_queues; \
          INSERT INTO chat_queues (instance_name, chat_id, head_id, due_at) \
-         SELECT m.instance_name, m.chat_id, m.id, m.next_attempt_at FROM messages m \
+         SELECT m.instance_name, m.chat_key, m.id, m.next_attempt_at FROM messages m \
          WHERE m.status IN ('queued', 'processing') AND NOT EXISTS (SELECT 1 FROM messages p \
-         WHERE p.instance_name = m.instance_name AND p.chat_id = m.chat_id \
+         WHERE p.instance_name = m.instance_name AND p.chat_key = m.chat_key \
          AND p.status IN ('queued', 'processing') AND p.id < m.id);",
     )
 }

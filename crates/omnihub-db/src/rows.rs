@@ -4,7 +4,7 @@ use chrono::{NaiveDateTime, TimeZone, Utc};
 use diesel::prelude::*;
 use omnihub_domain::{
     webhook_secret, AgentKind, AgentOptions, AgentTimeout, DomainError, HttpUrl, InstanceChanges,
-    InstanceConfig, InstanceName, NewInstance, PathName, Secret,
+    ConversationRules, InstanceConfig, InstanceName, NewInstance, PathName, Secret,
 };
 
 use crate::schema::instance_configs;
@@ -31,6 +31,7 @@ pub(crate) struct InstanceRow {
     pub webhook_secret: Option<String>,
     pub agent_kind: String,
     pub agent_options: String,
+    pub rules: String,
 }
 
 impl TryFrom<InstanceRow> for InstanceConfig {
@@ -63,6 +64,7 @@ impl TryFrom<InstanceRow> for InstanceConfig {
                 webhook_secret: webhook_secret(row.webhook_secret)?,
                 created_at: Utc.from_utc_datetime(&row.created_at),
                 updated_at: Utc.from_utc_datetime(&row.updated_at),
+                rules: std::sync::Arc::new(ConversationRules::from_stored(&row.rules)?),
             })
         };
         convert().map_err(|e| DbError::Corrupt {
@@ -92,6 +94,8 @@ pub(crate) struct NewInstanceRow<'a> {
     pub webhook_secret: Option<&'a str>,
     pub agent_kind: &'a str,
     pub agent_options: String,
+    /// `None`: the column's default (no rules set).
+    pub rules: Option<String>,
 }
 
 impl<'a> NewInstanceRow<'a> {
@@ -112,6 +116,7 @@ impl<'a> NewInstanceRow<'a> {
             webhook_secret: new.webhook_secret.as_ref().map(Secret::expose),
             agent_kind: new.agent_kind.as_str(),
             agent_options: new.agent_options.to_stored().to_string(),
+            rules: None,
         }
     }
 }
@@ -135,6 +140,7 @@ impl<'a> NewInstanceRow<'a> {
             webhook_secret: row.webhook_secret.as_deref(),
             agent_kind: &row.agent_kind,
             agent_options: row.agent_options.clone(),
+            rules: Some(row.rules.clone()),
         }
     }
 }

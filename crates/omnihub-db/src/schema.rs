@@ -18,6 +18,7 @@ diesel::table! {
         webhook_secret -> Nullable<Text>,
         agent_kind -> Text,
         agent_options -> Text,
+        rules -> Text,
     }
 }
 
@@ -49,6 +50,8 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
         held_since -> Nullable<Timestamp>,
+        chat_key -> Text,
+        skip_reason -> Nullable<Text>,
     }
 }
 
@@ -84,7 +87,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    chats (instance_name, chat_key) {
+        instance_name -> Text,
+        chat_key -> Text,
+        last_address -> Nullable<Text>,
+        paused_by -> Nullable<Text>,
+        paused_until -> Nullable<Timestamp>,
+        session_open -> Bool,
+        session_at -> Nullable<Timestamp>,
+        rate_window_at -> Nullable<Timestamp>,
+        rate_count -> Integer,
+        last_inbound_at -> Nullable<Timestamp>,
+        last_outbound_at -> Nullable<Timestamp>,
+        inbound_count -> BigInt,
+        answered_count -> BigInt,
+        skipped_count -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    chat_aliases (instance_name, address) {
+        instance_name -> Text,
+        address -> Text,
+        chat_key -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    chats,
+    chat_aliases,
     instance_configs,
     messages,
     conversations,

@@ -7,7 +7,8 @@ use crate::conversations::ConversationRow;
 use crate::database::with_conn;
 use crate::message_rows::MessageRow;
 use crate::rows::{InstanceRow, NewInstanceRow};
-use crate::schema::{conversations, instance_configs, messages};
+use crate::chat_rows::ChatRow;
+use crate::schema::{self, conversations, instance_configs, messages};
 use crate::{Database, DbError};
 
 /// What a copy did, verified by counting the target afterwards.
@@ -21,6 +22,8 @@ pub struct CopyReport {
     pub finished_skipped: usize,
     /// Conversation states (agent memory) copied.
     pub conversations: usize,
+    /// Chats (pauses, trigger sessions, counts) copied, with every address of their people.
+    pub chats: usize,
 }
 
 #[derive(Insertable)]
@@ -48,6 +51,8 @@ struct CopiedMessage {
     agent_finished_at: Option<chrono::NaiveDateTime>,
     sent_at: Option<chrono::NaiveDateTime>,
     finished_at: Option<chrono::NaiveDateTime>,
+    chat_key: String,
+    skip_reason: Option<String>,
 }
 
 impl From<MessageRow> for CopiedMessage {
@@ -81,6 +86,8 @@ impl From<MessageRow> for CopiedMessage {
             agent_finished_at: r.agent_finished_at,
             sent_at: r.sent_at,
             finished_at: r.finished_at,
+            chat_key: r.chat_key,
+            skip_reason: r.skip_reason,
         }
     }
 }
@@ -110,6 +117,12 @@ pub fn copy_database(
             .select(ConversationRow::as_select())
             .load(conn)?)
     })?;
+    let chats: Vec<ChatRow> = with_conn(source, |conn| {
+        Ok(schema::chats::table.select(ChatRow::as_select()).load(conn)?)
+    })?;
+    let aliases: Vec<(String, String, String)> = with_conn(source, |conn| {
+        Ok(schema::chat_aliases::table.load(conn)?)
+    })?;
     let total = all.len();
     let copied: Vec<CopiedMessage> = all
         .into_iter()
@@ -121,6 +134,7 @@ pub fn copy_database(
         messages: copied.len(),
         finished_skipped: total - copied.len(),
         conversations: states.len(),
+        chats: chats.len(),
     };
 
     with_conn(target, |conn| {
@@ -148,6 +162,15 @@ pub fn copy_database(
             for state in &states {
                 diesel::insert_into(conversations::table)
                     .values(state)
+                    .execute(conn)?;
+            }
+            for chat in &chats {
+                diesel::insert_into(schema::chats::table).values(chat).execute(conn)?;
+            }
+            for (instance, address, key) in &aliases {
+                use schema::chat_aliases::dsl as a;
+                diesel::insert_into(a::chat_aliases)
+                    .values((a::instance_name.eq(instance), a::address.eq(address), a::chat_key.eq(key)))
                     .execute(conn)?;
             }
             // The copied unfinished messages need their chats' queue rows.

@@ -44,6 +44,9 @@ pub struct InstanceConfig {
     pub created_at: DateTime<Utc>,
     /// When the instance was last changed (UTC).
     pub updated_at: DateTime<Utc>,
+    /// Who is answered and when (shared, not copied, by every webhook of the instance).
+    #[serde(skip)]
+    pub rules: std::sync::Arc<crate::ConversationRules>,
 }
 
 /// Refuses a missing key for a kind that cannot work without one.

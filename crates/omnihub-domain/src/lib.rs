@@ -29,6 +29,8 @@
 
 mod agent;
 mod agent_options;
+mod chat;
+mod chat_rules;
 mod clock;
 mod connection;
 mod error;
@@ -46,6 +48,13 @@ pub use agent::{AgentKind, AgentReply, AgentTurn, Answer};
 pub use agent_options::{
     options_of, AgentOptions, DifyAppType, DEFAULT_HISTORY_TURNS, DEFAULT_TYPEBOT_EXPIRE_MINUTES,
     DEFAULT_WORKFLOW_OUTPUT, MAX_INPUTS,
+};
+pub use chat::{
+    chat_address, conversation_of_key, first_chat_key, Arrival, Chat, ChatFacts, ChatState, Decide, PauseCause,
+    SkipReason, Verdict,
+};
+pub use chat_rules::{
+    entry_matches, ConversationRules, GroupPolicy, KeywordTrigger, Trigger, TriggerOperator, IGNORABLE_TYPES,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connection::{disconnect_reason, Connection, ConnectionReport, ConnectionState};

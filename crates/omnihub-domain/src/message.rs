@@ -93,6 +93,35 @@ pub struct MessageContent {
     /// Attached media, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media: Option<Media>,
+    /// Media of the later messages of a debounced burst, in order (the first is `media`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_media: Vec<Media>,
+}
+
+impl MessageContent {
+    /// Joins a later message of the same burst into this one: texts on new lines in order,
+    /// every media item kept, the latest quote.
+    pub fn absorb(&mut self, later: MessageContent) {
+        let text = later.text.trim();
+        if !text.is_empty() {
+            if self.text.trim().is_empty() {
+                self.text = text.to_owned();
+            } else {
+                self.text = format!("{}\n{text}", self.text);
+            }
+        }
+        if later.quoted.is_some() {
+            self.quoted = later.quoted;
+        }
+        let mut media: Vec<Media> = later.media.into_iter().chain(later.more_media).collect();
+        if self.media.is_none() && !media.is_empty() {
+            self.media = Some(media.remove(0));
+            if self.kind == MessageKind::Text {
+                self.kind = later.kind;
+            }
+        }
+        self.more_media.extend(media);
+    }
 }
 
 /// A message someone sent to an instance's WhatsApp number, ready to be answered.
@@ -197,6 +226,7 @@ pub fn sessions_for_chat(instance: &str, session_id_prefix: Option<&str>, chat: 
             text: String::new(),
             quoted: None,
             media: None,
+            more_media: Vec::new(),
         },
     };
     let derived = session_name(instance, session_id_prefix, &message);
@@ -235,6 +265,7 @@ mod tests {
                 text: "hi".into(),
                 quoted: None,
                 media: None,
+                more_media: Vec::new(),
             },
         }
     }

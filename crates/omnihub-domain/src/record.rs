@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{DomainError, InboundMessage};
 
-/// Where a message is in its life: queued → processing → done | failed.
+/// Where a message is in its life: queued → processing → done | failed, or skipped by a rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageStatus {
@@ -21,11 +21,13 @@ pub enum MessageStatus {
     Done,
     /// Given up; the error says at which stage and why.
     Failed,
+    /// Stored but not answered because of a conversation rule (the reason is kept).
+    Skipped,
 }
 
 impl MessageStatus {
     /// Every status, in life order.
-    pub const ALL: [Self; 4] = [Self::Queued, Self::Processing, Self::Done, Self::Failed];
+    pub const ALL: [Self; 5] = [Self::Queued, Self::Processing, Self::Done, Self::Failed, Self::Skipped];
 
     /// The stored spelling.
     pub fn as_str(self) -> &'static str {
@@ -34,12 +36,14 @@ impl MessageStatus {
             Self::Processing => "processing",
             Self::Done => "done",
             Self::Failed => "failed",
+            Self::Skipped => "skipped",
         }
     }
 
-    /// True for `done` and `failed`: nothing more will happen unless an admin retries it.
+    /// True for `done`, `failed` and `skipped`: nothing more will happen unless an admin
+    /// retries it.
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Done | Self::Failed)
+        matches!(self, Self::Done | Self::Failed | Self::Skipped)
     }
 }
 
@@ -50,7 +54,7 @@ impl FromStr for MessageStatus {
         Self::ALL
             .into_iter()
             .find(|s| s.as_str() == text)
-            .ok_or_else(|| DomainError::invalid("status", "must be one of queued, processing, done, failed"))
+            .ok_or_else(|| DomainError::invalid("status", "must be one of queued, processing, done, failed, skipped"))
     }
 }
 
@@ -110,8 +114,14 @@ pub struct MessageRecord {
     pub id: i64,
     /// The omnihub instance that received it.
     pub instance: String,
-    /// The message itself, as it will be (or was) handed to the agent.
+    /// The message itself, as it will be (or was) handed to the agent (`chat_id` is where the
+    /// reply goes: the address the chat's latest message came from).
     pub inbound: InboundMessage,
+    /// The chat it belongs to (see [`crate::Chat`]): per-chat order, rules and the agent
+    /// session follow this key, whatever address the message came from.
+    pub chat_key: String,
+    /// Why a rule left it unanswered (status `skipped`).
+    pub skip_reason: Option<crate::SkipReason>,
     /// Where it is.
     pub status: MessageStatus,
     /// How many times processing started.
@@ -148,6 +158,19 @@ pub struct MessageRecord {
     /// Since when its reply waits for the number to be connected again (see
     /// [`crate::ConnectionState::holds_replies`]); `None` when it is not held.
     pub held_since: Option<DateTime<Utc>>,
+}
+
+impl MessageRecord {
+    /// The agent session this message is answered in: `{session_id_prefix}{conversation}`
+    /// when the instance has a prefix, else `{instance}_{conversation}`, the conversation
+    /// being the chat key's ([`crate::conversation_of_key`]).
+    pub fn session_name(&self, session_id_prefix: Option<&str>) -> String {
+        let conversation = crate::conversation_of_key(&self.chat_key);
+        match session_id_prefix {
+            Some(prefix) if !prefix.is_empty() => format!("{prefix}{conversation}"),
+            _ => format!("{}_{conversation}", self.instance),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -116,6 +116,7 @@ pub fn extract(data: &Value) -> Content {
             text,
             quoted: quoted.clone(),
             media,
+            more_media: Vec::new(),
         })
     };
 

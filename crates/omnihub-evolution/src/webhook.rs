@@ -67,6 +67,14 @@ pub struct Upsert {
     pub timestamp: Option<i64>,
     /// What the message carries.
     pub content: Content,
+    /// Every address the payload gives for the person (DMs: `remoteJid`, `remoteJidAlt`,
+    /// `senderPn`, `senderLid`) or the group message's author (`participant`,
+    /// `participantAlt`, `participantPn`, `participantLid`), as JIDs.
+    pub addresses: Vec<String>,
+    /// JIDs mentioned in the message (`contextInfo.mentionedJid`).
+    pub mentions: Vec<String>,
+    /// The author of the message it quotes (`contextInfo.participant`).
+    pub quoted_author: Option<String>,
 }
 
 /// The messages of an upsert's `data`: one object, or (tolerated) an array of them.
@@ -130,6 +138,17 @@ fn parse_upsert(data: &Value) -> Result<Upsert, EvolutionError> {
         Some(Value::String(s)) => s.parse().ok(),
         _ => None,
     };
+    let fields: &[&str] = match participant {
+        Some(_) => &["participant", "participantAlt", "participantPn", "participantLid"],
+        None => &["remoteJid", "remoteJidAlt", "senderPn", "senderLid"],
+    };
+    let mut addresses: Vec<String> = Vec::new();
+    for address in fields.iter().filter_map(|field| text(key, field)).filter_map(|a| as_jid(&a)) {
+        if !addresses.contains(&address) {
+            addresses.push(address);
+        }
+    }
+    let (mentions, quoted_author) = context_of(data);
     let content = extract(data);
     if let Content::Message(m) = &content {
         if m.text.chars().count() > MAX_TEXT_CHARS {
@@ -147,5 +166,43 @@ fn parse_upsert(data: &Value) -> Result<Upsert, EvolutionError> {
         sender_name: text(data, "pushName"),
         timestamp,
         content,
+        addresses,
+        mentions,
+        quoted_author,
     })
+}
+
+/// An address as a JID: bare digits are a phone number (`…@s.whatsapp.net`); anything else
+/// must already be a JID of at most 256 characters.
+fn as_jid(address: &str) -> Option<String> {
+    if address.len() > 256 {
+        return None;
+    }
+    if address.contains('@') {
+        return Some(address.to_owned());
+    }
+    (address.bytes().all(|b| b.is_ascii_digit()) && !address.is_empty()).then(|| format!("{address}@s.whatsapp.net"))
+}
+
+/// The mentions and the quoted message's author, from `data.contextInfo` (v2) or the typed
+/// message's `contextInfo` (v1).
+fn context_of(data: &Value) -> (Vec<String>, Option<String>) {
+    let typed = data
+        .get("message")
+        .and_then(Value::as_object)
+        .and_then(|o| o.values().find_map(|v| v.get("contextInfo")));
+    let Some(context) = data.get("contextInfo").filter(|c| c.is_object()).or(typed) else {
+        return (Vec::new(), None);
+    };
+    let mentions = context
+        .get("mentionedJid")
+        .and_then(Value::as_array)
+        .map(|jids| jids.iter().filter_map(Value::as_str).take(256).filter_map(as_jid).collect())
+        .unwrap_or_default();
+    let quoted_author = context
+        .get("participant")
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty())
+        .and_then(as_jid);
+    (mentions, quoted_author)
 }

@@ -106,6 +106,7 @@ impl InstanceBuilder {
             webhook_secret: new.webhook_secret,
             created_at: now,
             updated_at: now,
+            rules: Default::default(),
         }
     }
 
@@ -220,6 +221,7 @@ pub fn text_message(id: &str, chat: &str, text: &str) -> omnihub_domain::Inbound
             text: text.into(),
             quoted: None,
             media: None,
+            more_media: Vec::new(),
         },
     }
 }

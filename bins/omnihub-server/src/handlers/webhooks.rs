@@ -110,6 +110,7 @@ async fn handle(
             ("accepted", Ok(body))
         }
         IngestOutcome::Duplicate => ("duplicate", Ok(json!({"status": "duplicate"}))),
+        IngestOutcome::Skipped(reason) => ("skipped", Ok(json!({"status": "skipped", "reason": reason}))),
         IngestOutcome::Ignored(reason) => ("ignored", Ok(json!({"status": "ignored", "reason": reason}))),
         IngestOutcome::Recorded(state) => {
             ("recorded", Ok(json!({"status": "recorded", "connection": state})))

@@ -169,6 +169,7 @@ mod tests {
             text: text.into(),
             quoted: quoted.map(Into::into),
             media: None,
+            more_media: Vec::new(),
         }
     }
 
@@ -207,6 +208,7 @@ mod tests {
             text: String::new(),
             quoted: None,
             media: Some(media),
+            more_media: Vec::new(),
         };
         let request = AgentRequest::from_message(&message("1@s.whatsapp.net", content), "s".into());
         let body = serde_json::to_value(&request).unwrap();

@@ -75,16 +75,12 @@ fn commit_inserts(db: &Database, jobs: Vec<Job>) {
     let merged = [Change::Insert(rows)];
     match db.messages().apply(&merged) {
         Ok(mut changed) => {
-            let Some(Changed::Inserted(flags)) = changed.pop() else {
+            let Some(Changed::Inserted(outcomes)) = changed.pop() else {
                 return;
             };
-            let mut flags = flags.into_iter();
+            let mut outcomes = outcomes.into_iter();
             for (size, waiter) in waiters {
-                let written = flags
-                    .by_ref()
-                    .take(size)
-                    .map(|new| if new { Written::New } else { Written::Duplicate })
-                    .collect();
+                let written = outcomes.by_ref().take(size).map(Written::from).collect();
                 let _ = waiter.send(Ok(JobResult::Rows(written)));
             }
         }
@@ -153,12 +149,9 @@ fn commit(db: &Database, jobs: Vec<Job>) {
 /// An insert's flags as per-message outcomes; other changes as they are.
 fn shape(changes: &[Change], changed: Vec<Changed>) -> JobResult {
     match (changes, changed.as_slice()) {
-        ([Change::Insert(_)], [Changed::Inserted(flags)]) => JobResult::Rows(
-            flags
-                .iter()
-                .map(|new| if *new { Written::New } else { Written::Duplicate })
-                .collect(),
-        ),
+        ([Change::Insert(_)], [Changed::Inserted(outcomes)]) => {
+            JobResult::Rows(outcomes.iter().copied().map(Written::from).collect())
+        }
         _ => JobResult::Changes(changed),
     }
 }
@@ -174,11 +167,10 @@ fn apply_alone(db: &Database, changes: &[Change]) -> Result<JobResult, DbError> 
         (Ok(changed), _) => Ok(shape(changes, changed)),
         (Err(DbError::Refused(_)), [Change::Insert(rows)]) => rows
             .iter()
-            .map(|row| match db.messages().insert_batch(std::slice::from_ref(row)) {
-                Ok(flags) if flags.first() == Some(&true) => Ok(Written::New),
-                Ok(_) => Ok(Written::Duplicate),
+            .map(|row| match db.messages().arrive(vec![row.clone()]) {
+                Ok(outcomes) => Ok(outcomes.first().copied().map_or(Written::Duplicate, Written::from)),
                 Err(DbError::Refused(reason)) => {
-                    tracing::warn!(instance = %row.0, message_id = %row.1.message_id, reason = %reason, "the database refused a message");
+                    tracing::warn!(instance = %row.instance, message_id = %row.message.message_id, reason = %reason, "the database refused a message");
                     Ok(Written::Refused(reason))
                 }
                 Err(err) => Err(err),

@@ -67,6 +67,7 @@ pub(crate) fn text_message(id: &str, chat: &str, text: &str) -> InboundMessage {
             text: text.into(),
             quoted: None,
             media: None,
+            more_media: Vec::new(),
         },
     }
 }

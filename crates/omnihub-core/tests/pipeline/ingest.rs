@@ -116,8 +116,11 @@ async fn refusals_are_typed_and_write_nothing(test_db: &TestDb) {
     );
     let mut mine = hello("wa_open");
     mine["data"]["key"]["fromMe"] = json!(true);
+    // Another chat than the one written to below: the takeover pauses only its own chat.
+    mine["data"]["key"]["remoteJid"] = json!("5511000000001@s.whatsapp.net");
+    // Typed on the instance's phone: it pauses the chat and is not stored.
     assert!(
-        matches!(ingest(&pipeline, "open", &mine).await, IngestOutcome::Ignored(r) if r.contains("fromMe"))
+        matches!(ingest(&pipeline, "open", &mine).await, IngestOutcome::Skipped(r) if r.contains("chat paused"))
     );
     let other_event = json!({"event": "messages.update", "instance": "wa_open", "data": {"status": "READ"}});
     assert!(
