@@ -6,7 +6,7 @@ use actix_web::middleware::{from_fn, NormalizePath, TrailingSlash};
 use actix_web::{web, App, Error};
 
 use crate::extract::{json_config, json_error_pages, query_config, route_not_found};
-use crate::handlers::{agents, instances, lifecycle, messages, ops, webhooks};
+use crate::handlers::{agents, chats, instances, lifecycle, messages, ops, webhooks};
 use crate::middleware::{observe, require_api_key};
 use crate::state::AppState;
 
@@ -60,11 +60,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .delete(instances::delete),
                 )
                 .service(web::resource("/instances/{name}/set-default").post(instances::set_default))
+                .service(web::resource("/instances/{name}/chats").get(chats::list))
+                .service(web::resource("/instances/{name}/chats/{chat}").get(chats::get))
+                .service(web::resource("/instances/{name}/chats/{chat}/pause").post(chats::pause))
+                .service(web::resource("/instances/{name}/chats/{chat}/resume").post(chats::resume))
                 .service(web::resource("/instances/{name}/connect").post(lifecycle::connect))
                 .service(web::resource("/instances/{name}/conversations").get(agents::list))
                 .service(web::resource("/instances/{name}/conversations/{chat}").delete(agents::reset))
                 .service(web::resource("/instances/{name}/logout").post(lifecycle::logout))
                 .service(web::resource("/instances/{name}/restart").post(lifecycle::restart))
+                .service(
+                    web::resource("/instances/{name}/rules")
+                        .get(chats::get_rules)
+                        .put(chats::put_rules),
+                )
                 .service(web::resource("/instances/{name}/status").get(lifecycle::status))
                 .service(web::resource("/instances/{name}/test-agent").post(agents::test_agent))
                 .service(web::resource("/instances/{name}/webhook/sync").post(lifecycle::sync_webhook))

@@ -17,8 +17,10 @@ pub struct MessageResponse {
     pub instance: String,
     /// Evolution's message id.
     pub message_id: String,
-    /// Chat JID as received.
+    /// The JID the reply goes to: where the chat's latest message came from.
     pub chat_id: String,
+    /// The chat (one per person, whatever address they wrote from; see `/chats`).
+    pub chat: String,
     /// Group author JID.
     pub author: Option<String>,
     /// Sender's display name.
@@ -31,8 +33,11 @@ pub struct MessageResponse {
     pub preview: String,
     /// Whether media (bytes or URL) came with it.
     pub has_media: bool,
-    /// `queued`, `processing`, `done` or `failed`.
+    /// `queued`, `processing`, `done`, `failed` or `skipped`.
     pub status: String,
+    /// Why a conversation rule left it unanswered (`skipped`): `blocked`, `not_allowed`,
+    /// `group_policy`, `no_trigger`, `paused`, `rate_limited` or `ignored_type`.
+    pub skip_reason: Option<String>,
     /// Processing attempts so far.
     pub attempts: u32,
     /// Parts the reply was split into.
@@ -86,6 +91,7 @@ impl MessageResponse {
             instance: r.instance.clone(),
             message_id: r.inbound.message_id.clone(),
             chat_id: r.inbound.chat_id.clone(),
+            chat: r.chat_key.clone(),
             author: r.inbound.author.clone(),
             sender_name: r.inbound.sender_name.clone(),
             phone: r.inbound.phone.clone(),
@@ -93,6 +99,7 @@ impl MessageResponse {
             preview: content.text.chars().take(PREVIEW_CHARS).collect(),
             has_media: content.media.is_some(),
             status: r.status.as_str().to_owned(),
+            skip_reason: r.skip_reason.map(|reason| reason.as_str().to_owned()),
             attempts: r.attempts,
             parts_total: r.parts_total,
             parts_sent: r.parts_sent,
@@ -122,7 +129,7 @@ pub struct MessageQuery {
     pub instance: Option<String>,
     /// Only this chat JID.
     pub chat: Option<String>,
-    /// Only this status: queued, processing, done or failed.
+    /// Only this status: queued, processing, done, failed or skipped.
     pub status: Option<String>,
     /// Only messages received at or after this ISO-8601 time.
     pub since: Option<String>,

@@ -90,6 +90,8 @@ pub struct Metrics {
     pub safety: SafetyMetrics,
     /// The numbers' connections.
     pub connections: crate::metrics_connections::ConnectionMetrics,
+    /// Skipped messages and paused chats.
+    pub chats: crate::metrics_chats::ChatMetrics,
 }
 
 fn latency_histogram() -> Histogram {
@@ -179,9 +181,11 @@ impl Metrics {
         );
         let safety = SafetyMetrics::register(&mut registry);
         let connections = crate::metrics_connections::ConnectionMetrics::register(&mut registry);
+        let chats = crate::metrics_chats::ChatMetrics::register(&mut registry);
         Self {
             safety,
             connections,
+            chats,
             registry,
             requests,
             latency,

@@ -5,14 +5,16 @@ use utoipa::{Modify, OpenApi};
 
 use crate::dto::{CreateInstanceRequest, InstanceResponse, UpdateInstanceRequest};
 use crate::dto_agents::{ConversationResponse, TestAgentRequest, TestAgentResponse};
+use crate::dto_chats::{ChatResponse, PauseRequest};
 use crate::dto_lifecycle::{
     ConnectRequest, ConnectResponse, ConnectionResponse, DiscoveredResponse, QrCode, StatusResponse,
     WebhookSyncResponse,
 };
 use crate::dto_messages::{MessageDetail, MessageResponse};
 use crate::error::ErrorBody;
-use crate::handlers::{agents, instances, lifecycle, messages, ops};
+use crate::handlers::{agents, chats, instances, lifecycle, messages, ops};
 use crate::openapi_contract::Contract;
+use crate::openapi_rules::RulesDoc;
 
 /// The admin API under `/api/v1`.
 #[derive(OpenApi)]
@@ -29,6 +31,12 @@ use crate::openapi_contract::Contract;
         agents::list,
         agents::reset,
         agents::test_agent,
+        chats::get_rules,
+        chats::put_rules,
+        chats::list,
+        chats::get,
+        chats::pause,
+        chats::resume,
         lifecycle::connect,
         lifecycle::status,
         lifecycle::sync_webhook,
@@ -41,11 +49,12 @@ use crate::openapi_contract::Contract;
         messages::retry,
         ops::openapi,
     ),
-    components(schemas(InstanceResponse, CreateInstanceRequest, UpdateInstanceRequest, ErrorBody, MessageResponse, MessageDetail, ConversationResponse, TestAgentRequest, TestAgentResponse, ConnectRequest, ConnectResponse, QrCode, StatusResponse, WebhookSyncResponse, DiscoveredResponse, ConnectionResponse)),
+    components(schemas(InstanceResponse, CreateInstanceRequest, UpdateInstanceRequest, ErrorBody, MessageResponse, MessageDetail, ConversationResponse, TestAgentRequest, TestAgentResponse, ConnectRequest, ConnectResponse, QrCode, StatusResponse, WebhookSyncResponse, DiscoveredResponse, ConnectionResponse, RulesDoc, ChatResponse, PauseRequest)),
     modifiers(&SecuritySchemes, &Contract),
     tags(
         (name = "instances", description = "WhatsApp numbers bound to agents"),
         (name = "conversations", description = "Agent memory per chat, and trying an agent"),
+        (name = "chats", description = "Conversation rules, and each chat's pause and trigger state"),
         (name = "numbers", description = "Connecting WhatsApp numbers on Evolution: QR, status, webhook, logout"),
         (name = "messages", description = "The message log"),
         (name = "meta", description = "This document")

@@ -28,6 +28,9 @@ impl Modify for Contract {
                 }
                 complete_responses(operation);
                 constrain_parameters(operation);
+                if operation.tags.iter().flatten().any(|t| t == "chats") {
+                    constrain_chat(operation);
+                }
             }
         }
         if let Some(components) = openapi.components.as_mut() {
@@ -165,6 +168,18 @@ fn constrain_parameters(operation: &mut Operation) {
             "evolution_url" => text(schema, &rules::HTTP_URL, false),
             "x-evolution-key" => text(schema, &rules::SECRET, false),
             _ => {}
+        }
+    }
+}
+
+/// The chat routes name a chat by phone number or JID (the conversation routes' `chat` may
+/// also be a session name, so it stays free text there).
+fn constrain_chat(operation: &mut Operation) {
+    for parameter in operation.parameters.iter_mut().flatten() {
+        if let (Some(RefOr::T(Schema::Object(schema))), "chat") =
+            (parameter.schema.as_mut(), parameter.name.as_str())
+        {
+            text(schema, &rules::CHAT, false);
         }
     }
 }

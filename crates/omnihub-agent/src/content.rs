@@ -35,6 +35,20 @@ pub(crate) fn body_text(message: &InboundMessage) -> String {
         Some(url) => format!("[{label}: {url}]"),
         None => format!("[{label}]"),
     };
+    // The later media of a debounced burst, one line each.
+    let more: Vec<String> = content
+        .more_media
+        .iter()
+        .map(|media| match (&media.url, &media.mime_type) {
+            (Some(url), _) => format!("[media: {url}]"),
+            (None, Some(mime)) => format!("[{mime}]"),
+            (None, None) => "[media]".to_owned(),
+        })
+        .collect();
+    let placeholder = std::iter::once(placeholder)
+        .chain(more)
+        .collect::<Vec<_>>()
+        .join("\n");
     match content.text.trim() {
         "" => placeholder,
         caption => format!("{placeholder}\n{caption}"),

@@ -47,15 +47,18 @@ pub fn classify(upsert: Upsert) -> Decision {
         mentions: upsert.mentions,
         quoted_author: upsert.quoted_author,
     };
-    Decision::Accept(Box::new(InboundMessage {
-        message_id: upsert.message_id,
-        chat_id: upsert.chat_id,
-        author: upsert.participant,
-        sender_name: upsert.sender_name,
-        phone: upsert.phone,
-        timestamp: upsert.timestamp,
-        content,
-    }), facts)
+    Decision::Accept(
+        Box::new(InboundMessage {
+            message_id: upsert.message_id,
+            chat_id: upsert.chat_id,
+            author: upsert.participant,
+            sender_name: upsert.sender_name,
+            phone: upsert.phone,
+            timestamp: upsert.timestamp,
+            content,
+        }),
+        facts,
+    )
 }
 
 #[cfg(test)]

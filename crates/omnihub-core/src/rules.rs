@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use omnihub_domain::{
-    entry_matches, Arrival, ChatState, ConversationRules, GroupPolicy, PauseCause, SkipReason, Trigger, Verdict,
+    entry_matches, Arrival, ChatState, ConversationRules, GroupPolicy, PauseCause, SkipReason, Trigger,
+    Verdict,
 };
 
 /// Decides what becomes of `arrival` in a chat whose state is `state`, at `now`.
@@ -54,7 +55,12 @@ pub fn decide(
 
 /// A message typed on the phone: resume on the keyword, else pause (never shortening a
 /// longer pause already in force).
-fn take_over(rules: &ConversationRules, next: &mut ChatState, arrival: &Arrival<'_>, now: DateTime<Utc>) -> Verdict {
+fn take_over(
+    rules: &ConversationRules,
+    next: &mut ChatState,
+    arrival: &Arrival<'_>,
+    now: DateTime<Utc>,
+) -> Verdict {
     next.last_outbound_at = Some(now);
     let text = arrival.message.content.text.trim();
     if rules

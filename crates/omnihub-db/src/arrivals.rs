@@ -9,8 +9,8 @@ use std::sync::Arc;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use omnihub_domain::{
-    first_chat_key, Arrival, ChatFacts, ConversationRules, Decide, InboundMessage, InstanceName, MessageStatus,
-    SkipReason, Verdict,
+    first_chat_key, Arrival, ChatFacts, ConversationRules, Decide, InboundMessage, InstanceName,
+    MessageStatus, SkipReason, Verdict,
 };
 
 use crate::chat_rows::{self, ChatRow};
@@ -34,7 +34,9 @@ pub struct RulesInForce {
 
 impl std::fmt::Debug for RulesInForce {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RulesInForce").field("rules", &self.rules).finish_non_exhaustive()
+        f.debug_struct("RulesInForce")
+            .field("rules", &self.rules)
+            .finish_non_exhaustive()
     }
 }
 
@@ -82,12 +84,20 @@ pub enum Arrived {
 
 /// Takes in `batch` inside the caller's transaction, in (instance, chat, message id) order so
 /// concurrent writers lock chats in one order; outcomes in the batch's order.
-pub(crate) fn arrive_in(conn: &mut DbConn, at: NaiveDateTime, batch: &[Arriving]) -> Result<Vec<Arrived>, DbError> {
+pub(crate) fn arrive_in(
+    conn: &mut DbConn,
+    at: NaiveDateTime,
+    batch: &[Arriving],
+) -> Result<Vec<Arrived>, DbError> {
     let mut order: Vec<usize> = (0..batch.len()).collect();
     order.sort_by(|&x, &y| {
         let key = |i: usize| {
             let a = &batch[i];
-            (a.instance.as_str(), a.message.chat_id.as_str(), a.message.message_id.as_str())
+            (
+                a.instance.as_str(),
+                a.message.chat_id.as_str(),
+                a.message.message_id.as_str(),
+            )
         };
         key(x).cmp(&key(y))
     });
@@ -148,7 +158,12 @@ fn arrive(conn: &mut DbConn, at: NaiveDateTime, arriving: &Arriving) -> Result<A
             queues::enqueue(conn, instance, &message.message_id).map_err(write_error)?;
             Arrived::Queued
         }
-        (Verdict::Answer { debounce: Some((window, max_wait)) }, Some(id)) => {
+        (
+            Verdict::Answer {
+                debounce: Some((window, max_wait)),
+            },
+            Some(id),
+        ) => {
             let due = later(at, window);
             match debounce::join_burst(conn, instance, &key, id, message, at, max_wait, due)? {
                 Some(leader) => Arrived::Joined(leader),
@@ -210,7 +225,10 @@ pub(crate) fn chat_key(
         // A new person: their phone JID when the payload states it, else the first address.
         None => match &message.phone {
             Some(phone) => format!("{phone}@s.whatsapp.net"),
-            None => addresses.first().cloned().unwrap_or_else(|| first_chat_key(message)),
+            None => addresses
+                .first()
+                .cloned()
+                .unwrap_or_else(|| first_chat_key(message)),
         },
     };
     let unknown: Vec<&String> = addresses
@@ -218,7 +236,11 @@ pub(crate) fn chat_key(
         .filter(|address| !known.iter().any(|(k, _)| k == *address))
         .collect();
     chat_rows::remember(conn, instance, &unknown, &person)?;
-    Ok(if message.is_group() { message.chat_id.clone() } else { person })
+    Ok(if message.is_group() {
+        message.chat_id.clone()
+    } else {
+        person
+    })
 }
 
 /// The instance's own phone digits, as Evolution last reported them.

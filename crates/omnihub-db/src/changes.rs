@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use omnihub_domain::{MessageRecord, Stage};
 
+use crate::arrivals::{arrive_in, Arrived, Arriving};
 use crate::conn::{write_tx, DbConn};
 use crate::database::with_conn;
 use crate::error::write_error;
 use crate::message_lease::{self as step, Reply};
-use crate::arrivals::{arrive_in, Arrived, Arriving};
 use crate::messages::{ClaimRequest, MessageStore};
 use crate::queues::claim_in;
 use crate::{DbError, StateUpdate};

@@ -109,12 +109,19 @@ impl ChatRow {
 
 /// The chat's row, created when missing, locked for the rest of the transaction on
 /// PostgreSQL (so every replica decides on a chat one message at a time).
-pub(crate) fn lock_or_create(conn: &mut DbConn, instance: &str, key: &str, at: NaiveDateTime) -> QueryResult<ChatRow> {
+pub(crate) fn lock_or_create(
+    conn: &mut DbConn,
+    instance: &str,
+    key: &str,
+    at: NaiveDateTime,
+) -> QueryResult<ChatRow> {
     let fresh = ChatRow::new(instance, key, at);
     let row = || c::chats.find((instance, key));
     match conn {
         DbConn::Sqlite(conn) => {
-            diesel::insert_or_ignore_into(c::chats).values(&fresh).execute(conn)?;
+            diesel::insert_or_ignore_into(c::chats)
+                .values(&fresh)
+                .execute(conn)?;
             row().select(ChatRow::as_select()).first(conn)
         }
         DbConn::Postgres(conn) => {
@@ -136,7 +143,11 @@ pub(crate) fn save(conn: &mut DbConn, row: &ChatRow) -> QueryResult<()> {
 }
 
 /// The chat key each of `addresses` already belongs to, in the order given.
-pub(crate) fn keys_of(conn: &mut DbConn, instance: &str, addresses: &[String]) -> QueryResult<Vec<(String, String)>> {
+pub(crate) fn keys_of(
+    conn: &mut DbConn,
+    instance: &str,
+    addresses: &[String],
+) -> QueryResult<Vec<(String, String)>> {
     let found: Vec<(String, String)> = a::chat_aliases
         .filter(a::instance_name.eq(instance))
         .filter(a::address.eq_any(addresses))
@@ -152,7 +163,12 @@ pub(crate) fn keys_of(conn: &mut DbConn, instance: &str, addresses: &[String]) -
 }
 
 /// Records that `addresses` belong to the chat `key` (addresses already known keep theirs).
-pub(crate) fn remember(conn: &mut DbConn, instance: &str, addresses: &[&String], key: &str) -> QueryResult<()> {
+pub(crate) fn remember(
+    conn: &mut DbConn,
+    instance: &str,
+    addresses: &[&String],
+    key: &str,
+) -> QueryResult<()> {
     let rows: Vec<_> = addresses
         .iter()
         .map(|address| {
@@ -167,7 +183,9 @@ pub(crate) fn remember(conn: &mut DbConn, instance: &str, addresses: &[&String],
         return Ok(());
     }
     match conn {
-        DbConn::Sqlite(conn) => diesel::insert_or_ignore_into(a::chat_aliases).values(&rows).execute(conn)?,
+        DbConn::Sqlite(conn) => diesel::insert_or_ignore_into(a::chat_aliases)
+            .values(&rows)
+            .execute(conn)?,
         DbConn::Postgres(conn) => diesel::insert_into(a::chat_aliases)
             .values(&rows)
             .on_conflict_do_nothing()

@@ -52,7 +52,9 @@ impl<'a> ChatStore<'a> {
     pub fn get(&self, instance: &str, chat: &str) -> Result<Chat, DbError> {
         with_conn(self.db, |conn| {
             let key = resolve(conn, instance, chat)?;
-            find(conn, instance, &key)?.map(ChatRow::into_chat).ok_or_else(|| not_found(chat))
+            find(conn, instance, &key)?
+                .map(ChatRow::into_chat)
+                .ok_or_else(|| not_found(chat))
         })
     }
 

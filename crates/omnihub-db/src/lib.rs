@@ -34,15 +34,15 @@
 
 mod arrivals;
 mod backlog;
-mod chat_rows;
-mod chats;
-mod debounce;
 mod bootstrap;
 mod changes;
+mod chat_rows;
+mod chats;
 mod conn;
 mod connections;
 mod conversations;
 mod database;
+mod debounce;
 mod dialect;
 mod error;
 mod instances;
@@ -59,9 +59,9 @@ mod url;
 
 pub use arrivals::{Arrived, Arriving, RulesInForce};
 pub use backlog::Backlog;
-pub use chats::ChatStore;
 pub use bootstrap::{bootstrap, BootstrapOutcome};
 pub use changes::{Change, Changed};
+pub use chats::ChatStore;
 pub use connections::{ConnectionStore, Reported};
 pub use conversations::{Conversation, ConversationStore, StateUpdate};
 pub use database::{embedded_migration_versions, Database, PoolOptions, PoolState};

@@ -3,8 +3,8 @@
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use diesel::prelude::*;
 use omnihub_domain::{
-    webhook_secret, AgentKind, AgentOptions, AgentTimeout, DomainError, HttpUrl, InstanceChanges,
-    ConversationRules, InstanceConfig, InstanceName, NewInstance, PathName, Secret,
+    webhook_secret, AgentKind, AgentOptions, AgentTimeout, ConversationRules, DomainError, HttpUrl,
+    InstanceChanges, InstanceConfig, InstanceName, NewInstance, PathName, Secret,
 };
 
 use crate::schema::instance_configs;

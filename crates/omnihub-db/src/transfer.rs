@@ -2,12 +2,12 @@
 
 use diesel::prelude::*;
 
+use crate::chat_rows::ChatRow;
 use crate::conn::write_tx;
 use crate::conversations::ConversationRow;
 use crate::database::with_conn;
 use crate::message_rows::MessageRow;
 use crate::rows::{InstanceRow, NewInstanceRow};
-use crate::chat_rows::ChatRow;
 use crate::schema::{self, conversations, instance_configs, messages};
 use crate::{Database, DbError};
 
@@ -120,9 +120,8 @@ pub fn copy_database(
     let chats: Vec<ChatRow> = with_conn(source, |conn| {
         Ok(schema::chats::table.select(ChatRow::as_select()).load(conn)?)
     })?;
-    let aliases: Vec<(String, String, String)> = with_conn(source, |conn| {
-        Ok(schema::chat_aliases::table.load(conn)?)
-    })?;
+    let aliases: Vec<(String, String, String)> =
+        with_conn(source, |conn| Ok(schema::chat_aliases::table.load(conn)?))?;
     let total = all.len();
     let copied: Vec<CopiedMessage> = all
         .into_iter()
@@ -165,12 +164,18 @@ pub fn copy_database(
                     .execute(conn)?;
             }
             for chat in &chats {
-                diesel::insert_into(schema::chats::table).values(chat).execute(conn)?;
+                diesel::insert_into(schema::chats::table)
+                    .values(chat)
+                    .execute(conn)?;
             }
             for (instance, address, key) in &aliases {
                 use schema::chat_aliases::dsl as a;
                 diesel::insert_into(a::chat_aliases)
-                    .values((a::instance_name.eq(instance), a::address.eq(address), a::chat_key.eq(key)))
+                    .values((
+                        a::instance_name.eq(instance),
+                        a::address.eq(address),
+                        a::chat_key.eq(key),
+                    ))
                     .execute(conn)?;
             }
             // The copied unfinished messages need their chats' queue rows.

@@ -171,7 +171,11 @@ pub struct ChatFacts {
 impl ChatFacts {
     /// Replaces NUL characters (see [`InboundMessage::replace_nul`]) in every address.
     pub fn replace_nul(&mut self) {
-        let addresses = self.addresses.iter_mut().chain(self.mentions.iter_mut()).chain(self.quoted_author.as_mut());
+        let addresses = self
+            .addresses
+            .iter_mut()
+            .chain(self.mentions.iter_mut())
+            .chain(self.quoted_author.as_mut());
         for address in addresses {
             if address.contains('\0') {
                 *address = address.replace('\0', "\u{FFFD}");
@@ -231,6 +235,17 @@ pub fn first_chat_key(message: &InboundMessage) -> String {
         Some(phone) => format!("{phone}@s.whatsapp.net"),
         None => message.chat_id.clone(),
     }
+}
+
+/// Checks a chat as an admin names it ([`crate::rules::CHAT`]) and gives it as an address.
+pub fn parse_chat(chat: &str) -> Result<String, DomainError> {
+    if !crate::rules::CHAT.allows(chat) {
+        return Err(DomainError::invalid(
+            "chat",
+            "must be a phone number (digits, country code first) or a WhatsApp JID (…@s.whatsapp.net, …@lid, …@g.us)",
+        ));
+    }
+    Ok(chat_address(chat))
 }
 
 /// A chat as an admin names it (a JID, or a phone number in any format) as an address.

@@ -160,8 +160,8 @@ impl ConversationRules {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| DomainError::invalid("rules", format!("are not JSON: {e}")))?;
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| DomainError::invalid("rules", format!("are not JSON: {e}")))?;
         Self::from_json(&value)
     }
 

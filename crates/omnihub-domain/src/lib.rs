@@ -50,8 +50,8 @@ pub use agent_options::{
     DEFAULT_WORKFLOW_OUTPUT, MAX_INPUTS,
 };
 pub use chat::{
-    chat_address, conversation_of_key, first_chat_key, Arrival, Chat, ChatFacts, ChatState, Decide, PauseCause,
-    SkipReason, Verdict,
+    chat_address, conversation_of_key, first_chat_key, parse_chat, Arrival, Chat, ChatFacts, ChatState,
+    Decide, PauseCause, SkipReason, Verdict,
 };
 pub use chat_rules::{
     entry_matches, ConversationRules, GroupPolicy, KeywordTrigger, Trigger, TriggerOperator, IGNORABLE_TYPES,

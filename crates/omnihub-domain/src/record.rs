@@ -27,7 +27,13 @@ pub enum MessageStatus {
 
 impl MessageStatus {
     /// Every status, in life order.
-    pub const ALL: [Self; 5] = [Self::Queued, Self::Processing, Self::Done, Self::Failed, Self::Skipped];
+    pub const ALL: [Self; 5] = [
+        Self::Queued,
+        Self::Processing,
+        Self::Done,
+        Self::Failed,
+        Self::Skipped,
+    ];
 
     /// The stored spelling.
     pub fn as_str(self) -> &'static str {
@@ -51,10 +57,12 @@ impl FromStr for MessageStatus {
     type Err = DomainError;
 
     fn from_str(text: &str) -> Result<Self, DomainError> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .ok_or_else(|| DomainError::invalid("status", "must be one of queued, processing, done, failed, skipped"))
+        Self::ALL.into_iter().find(|s| s.as_str() == text).ok_or_else(|| {
+            DomainError::invalid(
+                "status",
+                "must be one of queued, processing, done, failed, skipped",
+            )
+        })
     }
 }
 

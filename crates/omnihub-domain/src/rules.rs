@@ -132,6 +132,40 @@ rule!(
     "A phone number for a pairing code: 5 to 20 digits, country code first, an optional leading `+`."
 );
 
+rule!(
+    RULE_WORD,
+    "resume_keyword",
+    1,
+    64,
+    concat!("^[^", space_or_control!(), "]+$"),
+    "A keyword of the conversation rules (`resume_keyword`, a trigger's `finish`): one word, no whitespace or control characters."
+);
+rule!(
+    RULE_ENTRY,
+    "allow",
+    1,
+    128,
+    r"^(?:[0-9]+\*?|\*|[A-Za-z0-9._:-]+@(?:s\.whatsapp\.net|c\.us|lid|g\.us))$",
+    "An `allow`/`block` entry: phone digits with an optional `*` suffix (`*` alone: everyone), or a WhatsApp JID."
+);
+rule!(
+    OWN_NUMBER,
+    "own_number",
+    5,
+    20,
+    r"^[0-9]{5,20}$",
+    "The instance's own number: 5 to 20 digits, country code first."
+);
+
+rule!(
+    CHAT,
+    "chat",
+    5,
+    128,
+    r"^(?:\+?[0-9]{5,20}|[A-Za-z0-9._:-]{1,100}@(?:s\.whatsapp\.net|c\.us|lid|g\.us))$",
+    "A chat as an admin names it: a phone number (5 to 20 digits, an optional leading `+`) or a WhatsApp JID."
+);
+
 impl TextRule {
     /// Whether `value` satisfies the rule.
     pub fn allows(&self, value: &str) -> bool {

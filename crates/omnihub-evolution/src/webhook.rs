@@ -143,7 +143,11 @@ fn parse_upsert(data: &Value) -> Result<Upsert, EvolutionError> {
         None => &["remoteJid", "remoteJidAlt", "senderPn", "senderLid"],
     };
     let mut addresses: Vec<String> = Vec::new();
-    for address in fields.iter().filter_map(|field| text(key, field)).filter_map(|a| as_jid(&a)) {
+    for address in fields
+        .iter()
+        .filter_map(|field| text(key, field))
+        .filter_map(|a| as_jid(&a))
+    {
         if !addresses.contains(&address) {
             addresses.push(address);
         }
@@ -181,7 +185,8 @@ fn as_jid(address: &str) -> Option<String> {
     if address.contains('@') {
         return Some(address.to_owned());
     }
-    (address.bytes().all(|b| b.is_ascii_digit()) && !address.is_empty()).then(|| format!("{address}@s.whatsapp.net"))
+    (address.bytes().all(|b| b.is_ascii_digit()) && !address.is_empty())
+        .then(|| format!("{address}@s.whatsapp.net"))
 }
 
 /// The mentions and the quoted message's author, from `data.contextInfo` (v2) or the typed
@@ -197,7 +202,13 @@ fn context_of(data: &Value) -> (Vec<String>, Option<String>) {
     let mentions = context
         .get("mentionedJid")
         .and_then(Value::as_array)
-        .map(|jids| jids.iter().filter_map(Value::as_str).take(256).filter_map(as_jid).collect())
+        .map(|jids| {
+            jids.iter()
+                .filter_map(Value::as_str)
+                .take(256)
+                .filter_map(as_jid)
+                .collect()
+        })
         .unwrap_or_default();
     let quoted_author = context
         .get("participant")

@@ -42,7 +42,7 @@ pub async fn list(
         Some(text) => Some(text.parse::<MessageStatus>().map_err(|_| {
             invalid(
                 "status",
-                "invalid status: must be queued, processing, done or failed".into(),
+                "invalid status: must be queued, processing, done, failed or skipped".into(),
             )
         })?),
     };

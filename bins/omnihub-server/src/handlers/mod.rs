@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per resource.
 
 pub mod agents;
+pub mod chats;
 pub mod instances;
 pub mod lifecycle;
 pub mod messages;

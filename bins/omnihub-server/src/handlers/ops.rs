@@ -77,6 +77,13 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         .metrics()
         .connections
         .set(&state.pipeline().instances().connections());
+    match state
+        .db(|db| Ok((db.chats().skipped_counts()?, db.chats().paused_counts()?)))
+        .await
+    {
+        Ok((skipped, paused)) => state.metrics().chats.set(&instances, &skipped, &paused),
+        Err(err) => tracing::warn!(error = %err, "skipped and paused counts unavailable for this scrape"),
+    }
     match state.db(|db| Ok((db.messages().backlog()?, db.now()))).await {
         Ok((backlog, now)) => state.metrics().set_backlog(&instances, &backlog, now),
         Err(err) => tracing::warn!(error = %err, "backlog unavailable for this scrape"),

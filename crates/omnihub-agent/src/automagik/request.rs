@@ -93,28 +93,32 @@ impl AgentRequest {
         if message.is_group() {
             text = format!("[{name}]: {text}");
         }
-        let media_contents = content.media.as_ref().map(|media| {
-            vec![MediaContent {
-                mime_type: media
-                    .mime_type
-                    .clone()
-                    .unwrap_or_else(|| default_mime(content.kind).to_owned()),
-                data: media.base64.clone(),
-                media_url: if media.base64.is_some() {
-                    None
-                } else {
-                    media.url.clone()
-                },
-                alt_text: if content.text.is_empty() {
-                    content.kind.as_str().to_owned()
-                } else {
-                    content.text.clone()
-                },
-                width: media.width,
-                height: media.height,
-                name: media.file_name.clone(),
-                size_bytes: media.size_bytes,
-            }]
+        // A debounced burst carries every media item: the first as `media`, the rest after it.
+        let media_contents = content.media.as_ref().map(|first| {
+            std::iter::once(first)
+                .chain(&content.more_media)
+                .map(|media| MediaContent {
+                    mime_type: media
+                        .mime_type
+                        .clone()
+                        .unwrap_or_else(|| default_mime(content.kind).to_owned()),
+                    data: media.base64.clone(),
+                    media_url: if media.base64.is_some() {
+                        None
+                    } else {
+                        media.url.clone()
+                    },
+                    alt_text: if content.text.is_empty() {
+                        content.kind.as_str().to_owned()
+                    } else {
+                        content.text.clone()
+                    },
+                    width: media.width,
+                    height: media.height,
+                    name: media.file_name.clone(),
+                    size_bytes: media.size_bytes,
+                })
+                .collect::<Vec<_>>()
         });
         Self {
             message_content: text,

@@ -30,7 +30,13 @@ fn group(text: &str) -> InboundMessage {
 }
 
 /// Decides `message` with `facts`, the instance's number being 5511900000000.
-fn run(rules: &ConversationRules, state: &ChatState, message: &InboundMessage, facts: &ChatFacts, now: DateTime<Utc>) -> (Verdict, ChatState) {
+fn run(
+    rules: &ConversationRules,
+    state: &ChatState,
+    message: &InboundMessage,
+    facts: &ChatFacts,
+    now: DateTime<Utc>,
+) -> (Verdict, ChatState) {
     let arrival = Arrival {
         message,
         facts,
@@ -40,16 +46,32 @@ fn run(rules: &ConversationRules, state: &ChatState, message: &InboundMessage, f
 }
 
 fn verdict(rules: &ConversationRules, message: &InboundMessage) -> Verdict {
-    run(rules, &ChatState::default(), message, &ChatFacts::default(), at(0, 0)).0
+    run(
+        rules,
+        &ChatState::default(),
+        message,
+        &ChatFacts::default(),
+        at(0, 0),
+    )
+    .0
 }
 
 const ANSWER: Verdict = Verdict::Answer { debounce: None };
 
 #[test]
 fn defaults_answer_a_direct_message_and_count_it() {
-    let (v, next) = run(&ConversationRules::default(), &ChatState::default(), &dm("hi"), &ChatFacts::default(), at(0, 0));
+    let (v, next) = run(
+        &ConversationRules::default(),
+        &ChatState::default(),
+        &dm("hi"),
+        &ChatFacts::default(),
+        at(0, 0),
+    );
     assert_eq!(v, ANSWER);
-    assert_eq!((next.inbound_count, next.answered_count, next.skipped_count), (1, 1, 0));
+    assert_eq!(
+        (next.inbound_count, next.answered_count, next.skipped_count),
+        (1, 1, 0)
+    );
     assert_eq!(next.last_inbound_at, Some(at(0, 0)));
 }
 
@@ -69,9 +91,15 @@ fn block_wins_over_allow_and_wildcards_match_prefixes() {
         ..ChatFacts::default()
     };
     let (v, _) = run(&by_lid, &ChatState::default(), &dm("hi"), &facts, at(0, 0));
-    assert_eq!(v, ANSWER, "a LID on the allow list names the person in any address");
+    assert_eq!(
+        v, ANSWER,
+        "a LID on the allow list names the person in any address"
+    );
     let group_blocked = rules(json!({"groups": "all", "block": ["120363000@g.us"]}));
-    assert_eq!(verdict(&group_blocked, &group("hi")), Verdict::Skip(SkipReason::Blocked));
+    assert_eq!(
+        verdict(&group_blocked, &group("hi")),
+        Verdict::Skip(SkipReason::Blocked)
+    );
 }
 
 #[test]
@@ -92,12 +120,21 @@ fn groups_answer_on_mention_or_quote_only_by_default() {
     };
     let g = group("@bot hi");
     let decide_with = |r: &ConversationRules, f: &ChatFacts| run(r, &ChatState::default(), &g, f, at(0, 0)).0;
-    assert_eq!(decide_with(&defaults, &neither), Verdict::Skip(SkipReason::GroupPolicy));
-    assert_eq!(decide_with(&defaults, &someone_else), Verdict::Skip(SkipReason::GroupPolicy));
+    assert_eq!(
+        decide_with(&defaults, &neither),
+        Verdict::Skip(SkipReason::GroupPolicy)
+    );
+    assert_eq!(
+        decide_with(&defaults, &someone_else),
+        Verdict::Skip(SkipReason::GroupPolicy)
+    );
     assert_eq!(decide_with(&defaults, &mention), ANSWER);
     assert_eq!(decide_with(&defaults, &quote), ANSWER);
     assert_eq!(decide_with(&rules(json!({"groups": "all"})), &neither), ANSWER);
-    assert_eq!(decide_with(&rules(json!({"groups": "off"})), &mention), Verdict::Skip(SkipReason::GroupPolicy));
+    assert_eq!(
+        decide_with(&rules(json!({"groups": "off"})), &mention),
+        Verdict::Skip(SkipReason::GroupPolicy)
+    );
     // Without a known own number, the option names it.
     let arrival = Arrival {
         message: &g,
@@ -107,12 +144,17 @@ fn groups_answer_on_mention_or_quote_only_by_default() {
     let unknown = decide(&defaults, &ChatState::default(), &arrival, at(0, 0)).0;
     assert_eq!(unknown, Verdict::Skip(SkipReason::GroupPolicy));
     let with_option = rules(json!({"own_number": "5511900000000"}));
-    assert_eq!(decide(&with_option, &ChatState::default(), &arrival, at(0, 0)).0, ANSWER);
+    assert_eq!(
+        decide(&with_option, &ChatState::default(), &arrival, at(0, 0)).0,
+        ANSWER
+    );
 }
 
 #[test]
 fn every_trigger_operator_opens_a_session_that_finishes_and_expires() {
-    let keyword = rules(json!({"trigger": {"type": "keyword", "operator": "contains", "value": "pedido", "finish": "tchau", "expire_minutes": 10}}));
+    let keyword = rules(
+        json!({"trigger": {"type": "keyword", "operator": "contains", "value": "pedido", "finish": "tchau", "expire_minutes": 10}}),
+    );
     let facts = ChatFacts::default();
     let (v, s) = run(&keyword, &ChatState::default(), &dm("hello"), &facts, at(0, 0));
     assert_eq!(v, Verdict::Skip(SkipReason::NoTrigger));
@@ -121,9 +163,16 @@ fn every_trigger_operator_opens_a_session_that_finishes_and_expires() {
     let (v, s) = run(&keyword, &s, &dm("and another thing"), &facts, at(5, 0));
     assert_eq!(v, ANSWER, "an open session forwards everything");
     let (v, closed) = run(&keyword, &s, &dm("Tchau"), &facts, at(6, 0));
-    assert_eq!((v, closed.session_open), (Verdict::Skip(SkipReason::NoTrigger), false));
+    assert_eq!(
+        (v, closed.session_open),
+        (Verdict::Skip(SkipReason::NoTrigger), false)
+    );
     let (v, _) = run(&keyword, &closed, &dm("more"), &facts, at(6, 30));
-    assert_eq!(v, Verdict::Skip(SkipReason::NoTrigger), "a finished session needs the trigger again");
+    assert_eq!(
+        v,
+        Verdict::Skip(SkipReason::NoTrigger),
+        "a finished session needs the trigger again"
+    );
     // Ten idle minutes close it.
     let (v, _) = run(&keyword, &s, &dm("still there?"), &facts, at(15, 0));
     assert_eq!(v, Verdict::Skip(SkipReason::NoTrigger));
@@ -137,7 +186,11 @@ fn every_trigger_operator_opens_a_session_that_finishes_and_expires() {
     ] {
         let r = rules(json!({"trigger": {"type": "keyword", "operator": operator, "value": value}}));
         assert_eq!(verdict(&r, &dm(yes)), ANSWER, "{operator} {yes:?}");
-        assert_eq!(verdict(&r, &dm(no)), Verdict::Skip(SkipReason::NoTrigger), "{operator} {no:?}");
+        assert_eq!(
+            verdict(&r, &dm(no)),
+            Verdict::Skip(SkipReason::NoTrigger),
+            "{operator} {no:?}"
+        );
     }
 }
 
@@ -148,20 +201,39 @@ fn a_phone_typed_message_pauses_and_the_keyword_or_time_resumes() {
         from_me: true,
         ..ChatFacts::default()
     };
-    let (v, paused) = run(&r, &ChatState::default(), &dm("I'll handle this"), &from_me, at(0, 0));
+    let (v, paused) = run(
+        &r,
+        &ChatState::default(),
+        &dm("I'll handle this"),
+        &from_me,
+        at(0, 0),
+    );
     assert_eq!(v, Verdict::Pause);
-    assert_eq!((paused.paused_by, paused.paused_until), (Some(PauseCause::Human), Some(at(10, 0))));
+    assert_eq!(
+        (paused.paused_by, paused.paused_until),
+        (Some(PauseCause::Human), Some(at(10, 0)))
+    );
     assert_eq!(paused.inbound_count, 0, "the owner's message is not the person's");
     let inbound = ChatFacts::default();
-    assert_eq!(run(&r, &paused, &dm("hi"), &inbound, at(9, 59)).0, Verdict::Skip(SkipReason::Paused));
+    assert_eq!(
+        run(&r, &paused, &dm("hi"), &inbound, at(9, 59)).0,
+        Verdict::Skip(SkipReason::Paused)
+    );
     let (v, resumed) = run(&r, &paused, &dm("hi"), &inbound, at(10, 0));
-    assert_eq!((v, resumed.paused_by), (ANSWER, None), "the pause ends at exactly 10 minutes");
+    assert_eq!(
+        (v, resumed.paused_by),
+        (ANSWER, None),
+        "the pause ends at exactly 10 minutes"
+    );
     let (v, by_keyword) = run(&r, &paused, &dm(" #BOT "), &from_me, at(1, 0));
     assert_eq!((v, by_keyword.is_paused(at(1, 0))), (Verdict::Resume, false));
     // 0 minutes: until resumed.
     let forever = rules(json!({"takeover_minutes": 0}));
     let (_, paused) = run(&forever, &ChatState::default(), &dm("mine"), &from_me, at(0, 0));
-    assert_eq!(run(&forever, &paused, &dm("hi"), &inbound, at(60 * 24 * 365, 0)).0, Verdict::Skip(SkipReason::Paused));
+    assert_eq!(
+        run(&forever, &paused, &dm("hi"), &inbound, at(60 * 24 * 365, 0)).0,
+        Verdict::Skip(SkipReason::Paused)
+    );
 }
 
 #[test]
@@ -175,7 +247,13 @@ fn a_takeover_never_shortens_an_admin_pause() {
         from_me: true,
         ..ChatFacts::default()
     };
-    let (_, next) = run(&ConversationRules::default(), &admin, &dm("typing"), &from_me, at(0, 0));
+    let (_, next) = run(
+        &ConversationRules::default(),
+        &admin,
+        &dm("typing"),
+        &from_me,
+        at(0, 0),
+    );
     assert_eq!((next.paused_by, next.paused_until), (Some(PauseCause::Api), None));
 }
 
@@ -187,20 +265,34 @@ fn the_rate_limit_counts_answered_messages_per_minute() {
     let (b, s) = run(&r, &s, &dm("2"), &facts, at(0, 20));
     let (c, s) = run(&r, &s, &dm("3"), &facts, at(0, 59));
     let (d, _) = run(&r, &s, &dm("4"), &facts, at(1, 0));
-    assert_eq!([a, b, c, d], [ANSWER, ANSWER, Verdict::Skip(SkipReason::RateLimited), ANSWER]);
+    assert_eq!(
+        [a, b, c, d],
+        [ANSWER, ANSWER, Verdict::Skip(SkipReason::RateLimited), ANSWER]
+    );
     // A rate-limited trigger does not open a session.
-    let keyword = rules(json!({"max_per_minute": 1, "trigger": {"type": "keyword", "operator": "equals", "value": "go"}}));
+    let keyword = rules(
+        json!({"max_per_minute": 1, "trigger": {"type": "keyword", "operator": "equals", "value": "go"}}),
+    );
     let (_, s) = run(&keyword, &ChatState::default(), &dm("go"), &facts, at(0, 0));
-    let closed = ChatState { session_open: false, ..s };
+    let closed = ChatState {
+        session_open: false,
+        ..s
+    };
     let (v, after) = run(&keyword, &closed, &dm("go"), &facts, at(0, 1));
-    assert_eq!((v, after.session_open), (Verdict::Skip(SkipReason::RateLimited), false));
+    assert_eq!(
+        (v, after.session_open),
+        (Verdict::Skip(SkipReason::RateLimited), false)
+    );
 }
 
 #[test]
 fn ignored_types_and_the_debounce_window() {
     let mut sticker = dm("");
     sticker.content.kind = MessageKind::Sticker;
-    assert_eq!(verdict(&ConversationRules::default(), &sticker), Verdict::Skip(SkipReason::IgnoredType));
+    assert_eq!(
+        verdict(&ConversationRules::default(), &sticker),
+        Verdict::Skip(SkipReason::IgnoredType)
+    );
     assert_eq!(verdict(&rules(json!({"ignore_types": []})), &sticker), ANSWER);
     let debounced = rules(json!({"debounce_ms": 2000, "debounce_max_ms": 5000}));
     assert_eq!(

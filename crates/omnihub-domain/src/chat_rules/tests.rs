@@ -40,22 +40,39 @@ fn each_bad_rule_is_named() {
     assert_eq!(field_of(json!({"allow": ["x@example.com"]})), "allow");
     assert_eq!(field_of(json!({"groups": "some"})), "groups");
     assert_eq!(field_of(json!({"trigger": {"type": "maybe"}})), "trigger.type");
-    assert_eq!(field_of(json!({"trigger": {"type": "keyword", "value": "x"}})), "trigger.operator");
-    assert_eq!(field_of(json!({"trigger": {"type": "keyword", "operator": "equals"}})), "trigger.value");
+    assert_eq!(
+        field_of(json!({"trigger": {"type": "keyword", "value": "x"}})),
+        "trigger.operator"
+    );
+    assert_eq!(
+        field_of(json!({"trigger": {"type": "keyword", "operator": "equals"}})),
+        "trigger.value"
+    );
     assert_eq!(
         field_of(json!({"trigger": {"type": "keyword", "operator": "regex", "value": "(unclosed"}})),
         "trigger.value"
     );
     assert_eq!(
-        field_of(json!({"trigger": {"type": "keyword", "operator": "equals", "value": "a", "expire_minutes": 0}})),
+        field_of(
+            json!({"trigger": {"type": "keyword", "operator": "equals", "value": "a", "expire_minutes": 0}})
+        ),
         "trigger.expire_minutes"
     );
-    assert_eq!(field_of(json!({"trigger": {"type": "all", "value": "x"}})), "trigger");
+    assert_eq!(
+        field_of(json!({"trigger": {"type": "all", "value": "x"}})),
+        "trigger"
+    );
     assert_eq!(field_of(json!({"debounce_ms": -1})), "debounce_ms");
     assert_eq!(field_of(json!({"debounce_ms": 1.5})), "debounce_ms");
     assert_eq!(field_of(json!({"debounce_ms": "100"})), "debounce_ms");
-    assert_eq!(field_of(json!({"debounce_ms": 5000, "debounce_max_ms": 1000})), "debounce_max_ms");
-    assert_eq!(field_of(json!({"takeover_minutes": 10_000_000})), "takeover_minutes");
+    assert_eq!(
+        field_of(json!({"debounce_ms": 5000, "debounce_max_ms": 1000})),
+        "debounce_max_ms"
+    );
+    assert_eq!(
+        field_of(json!({"takeover_minutes": 10_000_000})),
+        "takeover_minutes"
+    );
     assert_eq!(field_of(json!({"resume_keyword": "two words"})), "resume_keyword");
     assert_eq!(field_of(json!({"resume_keyword": ""})), "resume_keyword");
     assert_eq!(field_of(json!({"max_per_minute": true})), "max_per_minute");
@@ -82,7 +99,10 @@ fn keyword_operators_compare_case_insensitively_except_regex() {
     assert!(!trigger("starts_with", "oi").opens("tudo bem? oi"));
     assert!(trigger("ends_with", "bot").opens("hey BOT"));
     assert!(trigger("regex", r"^order #\d+$").opens("order #42"));
-    assert!(!trigger("regex", r"^order #\d+$").opens("ORDER #42"), "regex is case-sensitive");
+    assert!(
+        !trigger("regex", r"^order #\d+$").opens("ORDER #42"),
+        "regex is case-sensitive"
+    );
     assert!(trigger("equals", "x").finishes(" bye "));
     assert!(!trigger("equals", "x").finishes("bye now"));
 }
@@ -95,5 +115,8 @@ fn entries_match_numbers_wildcards_and_jids() {
     assert!(entry_matches("*", Some("1"), &[]));
     assert!(!entry_matches("5512*", Some("5511999"), &addresses));
     assert!(entry_matches("123@lid", None, &addresses));
-    assert!(!entry_matches("5511999", None, &addresses), "digits need a known phone");
+    assert!(
+        !entry_matches("5511999", None, &addresses),
+        "digits need a known phone"
+    );
 }

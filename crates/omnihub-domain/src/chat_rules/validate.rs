@@ -49,12 +49,8 @@ pub(super) fn rules_from_json(value: &Value) -> Result<ConversationRules, Domain
             }
         }
     }
-    if rules.debounce_ms > 0 && rules.debounce_max_ms < rules.debounce_ms {
-        return Err(DomainError::invalid(
-            "debounce_max_ms",
-            "must be at least debounce_ms",
-        ));
-    }
+    // A `debounce_max_ms` below `debounce_ms` is not an error: a burst then waits
+    // `debounce_ms` at most (see the decision), as documented.
     Ok(rules)
 }
 
@@ -62,9 +58,11 @@ pub(super) fn rules_from_json(value: &Value) -> Result<ConversationRules, Domain
 fn number(field: &'static str, value: &Value, max: u64) -> Result<u32, DomainError> {
     let bad = || DomainError::invalid(field, format!("must be a whole number from 0 to {max}"));
     let n = match value {
-        Value::Number(n) => n
-            .as_u64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= max as f64).map(|f| f as u64)),
+        Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= max as f64)
+                .map(|f| f as u64)
+        }),
         _ => None,
     }
     .ok_or_else(bad)?;
@@ -78,10 +76,7 @@ fn number(field: &'static str, value: &Value, max: u64) -> Result<u32, DomainErr
 fn word(field: &'static str, value: &Value, max: usize) -> Result<Option<String>, DomainError> {
     match value {
         Value::Null => Ok(None),
-        Value::String(s)
-            if (1..=max).contains(&s.chars().count())
-                && !s.chars().any(|c| c.is_whitespace() || c.is_control()) =>
-        {
+        Value::String(s) if s.chars().count() <= max && crate::rules::RULE_WORD.allows(s) => {
             Ok(Some(s.clone()))
         }
         _ => Err(DomainError::invalid(
@@ -97,7 +92,10 @@ fn entries(field: &'static str, value: &Value) -> Result<Vec<String>, DomainErro
         return Err(DomainError::invalid(field, rule));
     };
     if items.len() > MAX_ENTRIES {
-        return Err(DomainError::invalid(field, format!("has more than {MAX_ENTRIES} entries")));
+        return Err(DomainError::invalid(
+            field,
+            format!("has more than {MAX_ENTRIES} entries"),
+        ));
     }
     items
         .iter()
@@ -115,7 +113,9 @@ fn is_entry(entry: &str) -> bool {
     }
     if let Some((user, server)) = entry.split_once('@') {
         return !user.is_empty()
-            && user.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':'))
+            && user
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':'))
             && matches!(server, "s.whatsapp.net" | "c.us" | "lid" | "g.us");
     }
     let digits = entry.strip_suffix('*').unwrap_or(entry);
@@ -153,9 +153,7 @@ fn ignore_types(value: &Value) -> Result<Vec<String>, DomainError> {
 fn own_number(value: &Value) -> Result<Option<String>, DomainError> {
     match value {
         Value::Null => Ok(None),
-        Value::String(s) if (5..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) => {
-            Ok(Some(s.clone()))
-        }
+        Value::String(s) if crate::rules::OWN_NUMBER.allows(s) => Ok(Some(s.clone())),
         _ => Err(DomainError::invalid(
             "own_number",
             "must be the instance's phone number as 5 to 20 digits, country code first, or null",
@@ -172,17 +170,22 @@ fn trigger(value: &Value) -> Result<Trigger, DomainError> {
     };
     match map.get("type").and_then(Value::as_str) {
         Some("all") if map.len() == 1 => Ok(Trigger::All),
-        Some("all") => Err(DomainError::invalid("trigger", r#"{"type": "all"} takes no other fields"#)),
+        Some("all") => Err(DomainError::invalid(
+            "trigger",
+            r#"{"type": "all"} takes no other fields"#,
+        )),
         Some("keyword") => keyword(map).map(Trigger::Keyword),
         _ => Err(DomainError::invalid("trigger.type", "must be all or keyword")),
     }
 }
 
 fn keyword(map: &Map<String, Value>) -> Result<KeywordTrigger, DomainError> {
-    if let Some(other) = map
-        .keys()
-        .find(|k| !matches!(k.as_str(), "type" | "operator" | "value" | "finish" | "expire_minutes"))
-    {
+    if let Some(other) = map.keys().find(|k| {
+        !matches!(
+            k.as_str(),
+            "type" | "operator" | "value" | "finish" | "expire_minutes"
+        )
+    }) {
         return Err(DomainError::invalid(
             "trigger",
             format!("{other:?} is not a trigger field (type, operator, value, finish, expire_minutes)"),
@@ -199,7 +202,8 @@ fn keyword(map: &Map<String, Value>) -> Result<KeywordTrigger, DomainError> {
             )
         })?;
     let value = match map.get("value").and_then(Value::as_str) {
-        Some(v) if !v.trim().is_empty() && v.chars().count() <= 256 => v.to_owned(),
+        // Not only whitespace: the same test as the published pattern `\S`.
+        Some(v) if v.chars().any(|c| !c.is_whitespace()) && v.chars().count() <= 256 => v.to_owned(),
         _ => {
             return Err(DomainError::invalid(
                 "trigger.value",
@@ -212,7 +216,9 @@ fn keyword(map: &Map<String, Value>) -> Result<KeywordTrigger, DomainError> {
             regex_lite::RegexBuilder::new(&value)
                 .size_limit(1 << 20)
                 .build()
-                .map_err(|e| DomainError::invalid("trigger.value", format!("is not a valid regular expression: {e}")))?,
+                .map_err(|e| {
+                    DomainError::invalid("trigger.value", format!("is not a valid regular expression: {e}"))
+                })?,
         ),
         _ => None,
     };
@@ -220,7 +226,12 @@ fn keyword(map: &Map<String, Value>) -> Result<KeywordTrigger, DomainError> {
     let expire_minutes = match map.get("expire_minutes") {
         None | Some(Value::Null) => None,
         Some(v) => match number("trigger.expire_minutes", v, MAX_MINUTES)? {
-            0 => return Err(DomainError::invalid("trigger.expire_minutes", "must be at least 1, or null")),
+            0 => {
+                return Err(DomainError::invalid(
+                    "trigger.expire_minutes",
+                    "must be at least 1, or null",
+                ))
+            }
             n => Some(n),
         },
     };
