@@ -31,7 +31,8 @@ pub fn run(cli: Cli, env: &Env, out: &mut impl Write) -> anyhow::Result<()> {
         Command::List => {
             let instances = db.instances().list(0, i64::MAX)?;
             let connections = db.connections().list()?;
-            render::instance_list(out, &instances, &connections, json)?;
+            let paused = db.chats().paused_counts()?;
+            render::instance_list(out, &instances, (&connections, &paused), json)?;
         }
         Command::Show { name } => {
             let instance = db.instances().get(&parse_name(name)?)?;
@@ -64,6 +65,10 @@ pub fn run(cli: Cli, env: &Env, out: &mut impl Write) -> anyhow::Result<()> {
             render::changed(out, &instance, "made the default", json)?;
         }
         Command::Messages(args) => crate::messages::run(&db, args, out, json)?,
+        Command::Rules { action } => crate::chats::rules(&db, action, out, json)?,
+        Command::Chats { name, paused } => crate::chats::list(&db, name, paused, out, json)?,
+        Command::Pause { name, chat, minutes } => crate::chats::steer(&db, (name, chat), Some(minutes), out, json)?,
+        Command::Resume { name, chat } => crate::chats::steer(&db, (name, chat), None, out, json)?,
         Command::Conversations { action } => crate::agents::conversations(&db, action, out, json)?,
         Command::TestAgent { name, text } => crate::agents::test_agent(&db, name, &text, out, json)?,
         Command::Connect {

@@ -4,6 +4,7 @@
 //! unreachable), 2 usage error. Results go to stdout, errors to stderr as one sentence.
 
 mod agents;
+mod chats;
 mod commands;
 mod import;
 mod messages;
@@ -84,6 +85,37 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: agents::ConversationsAction,
+    },
+    /// The instance's conversation rules: who is answered, when, and how a human takes over.
+    Rules {
+        /// What to do.
+        #[command(subcommand)]
+        action: chats::RulesAction,
+    },
+    /// The instance's chats as the rules see them (paused ones with --paused), most recent first.
+    Chats {
+        /// The instance name.
+        name: String,
+        /// Only paused chats.
+        #[arg(long)]
+        paused: bool,
+    },
+    /// Pause the bot for one chat (a phone number or JID): its messages are stored, not answered.
+    Pause {
+        /// The instance name.
+        name: String,
+        /// The chat: a phone number or a JID (…@s.whatsapp.net, …@lid, …@g.us).
+        chat: String,
+        /// Minutes to pause (until resumed when left out).
+        #[arg(long, value_name = "N")]
+        minutes: Option<u32>,
+    },
+    /// Resume the bot for one chat at once.
+    Resume {
+        /// The instance name.
+        name: String,
+        /// The chat: a phone number or a JID.
+        chat: String,
     },
     /// Call an instance's agent once with a throwaway conversation and show the reply (or the
     /// classified error, exit 1) and the latency. Nothing is stored or sent to WhatsApp.

@@ -19,7 +19,7 @@ pub struct MessagesArgs {
     pub action: Option<MessagesAction>,
     /// Only messages of this instance.
     pub name: Option<String>,
-    /// Only this status: queued, processing, done or failed.
+    /// Only this status: queued, processing, done, failed or skipped.
     #[arg(long, value_name = "STATUS")]
     pub status: Option<String>,
     /// Only this chat (a JID such as 5511999999999@s.whatsapp.net).
@@ -84,7 +84,7 @@ fn list(db: &Database, args: MessagesArgs, out: &mut impl Write, json_output: bo
         match args.status.as_deref() {
             None => None,
             Some(text) => Some(text.parse::<MessageStatus>().map_err(|_| {
-                anyhow::anyhow!("invalid --status: must be queued, processing, done or failed")
+                anyhow::anyhow!("invalid --status: must be queued, processing, done, failed or skipped")
             })?),
         };
     if let Some(name) = &args.name {
@@ -131,7 +131,10 @@ fn table(records: &[MessageRecord]) -> Table {
                 r.id.to_string(),
                 r.instance.clone(),
                 r.inbound.chat_id.clone(),
-                r.status.as_str().to_owned(),
+                match r.skip_reason {
+                    Some(reason) => format!("skipped: {reason}"),
+                    None => r.status.as_str().to_owned(),
+                },
                 r.attempts.to_string(),
                 format!("{}/{}", r.parts_sent, r.parts_total),
                 r.received_at.format("%Y-%m-%d %H:%M:%S").to_string(),
@@ -155,6 +158,8 @@ fn record_json(r: &MessageRecord) -> serde_json::Value {
         "kind": r.inbound.content.kind.as_str(),
         "preview": clip(&r.inbound.content.text, 120),
         "status": r.status.as_str(),
+        "chat": r.chat_key,
+        "skip_reason": r.skip_reason.map(|reason| reason.as_str()),
         "attempts": r.attempts,
         "parts_total": r.parts_total,
         "parts_sent": r.parts_sent,

@@ -35,9 +35,15 @@ fn connection_text(connection: Option<&Connection>) -> String {
 pub fn instance_list(
     out: &mut impl Write,
     instances: &[InstanceConfig],
-    connections: &[(String, Connection)],
+    (connections, paused): (&[(String, Connection)], &[(String, i64)]),
     json: bool,
 ) -> io::Result<()> {
+    let paused_of = |i: &InstanceConfig| {
+        paused
+            .iter()
+            .find(|(name, _)| name == i.name.as_str())
+            .map_or(0, |(_, n)| *n)
+    };
     let connection = |i: &InstanceConfig| {
         connections
             .iter()
@@ -47,7 +53,11 @@ pub fn instance_list(
     if json {
         let all: Vec<serde_json::Value> = instances
             .iter()
-            .map(|i| with_connection(i, connection(i)))
+            .map(|i| {
+                let mut value = with_connection(i, connection(i));
+                value["paused_chats"] = paused_of(i).into();
+                value
+            })
             .collect();
         return write_json(out, &all);
     }
@@ -63,6 +73,7 @@ pub fn instance_list(
         "Timeout",
         "Default",
         "Connection",
+        "Paused chats",
     ]);
     for i in instances {
         add_safe_row(
@@ -75,6 +86,7 @@ pub fn instance_list(
                 format!("{}s", i.agent_timeout.secs()),
                 if i.is_default { "✓" } else { "" }.to_owned(),
                 connection(i).map_or("-".into(), |c| c.state.to_string()),
+                paused_of(i).to_string(),
             ],
         );
     }
