@@ -62,7 +62,10 @@ pub fn rules(db: &Database, action: RulesAction, out: &mut impl Write, json: boo
         return Ok(write_json(out, &all)?);
     }
     if !changes.is_empty() {
-        writeln!(out, "Rules of '{name}' updated; they apply to messages received from now on.")?;
+        writeln!(
+            out,
+            "Rules of '{name}' updated; they apply to messages received from now on."
+        )?;
     }
     let mut table = new_table();
     table.set_header(["Rule", "Value"]);
@@ -88,16 +91,26 @@ fn rule_value(rule: &str, text: &str) -> Value {
         }
     }
     match rule {
-        "allow" | "block" | "ignore_types" => {
-            Value::Array(text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(Value::from).collect())
-        }
+        "allow" | "block" | "ignore_types" => Value::Array(
+            text.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(Value::from)
+                .collect(),
+        ),
         "trigger" if text == "all" => json!({"type": "all"}),
         _ => Value::String(text.to_owned()),
     }
 }
 
 /// Runs `chats NAME [--paused]`.
-pub fn list(db: &Database, name: String, paused: bool, out: &mut impl Write, json: bool) -> anyhow::Result<()> {
+pub fn list(
+    db: &Database,
+    name: String,
+    paused: bool,
+    out: &mut impl Write,
+    json: bool,
+) -> anyhow::Result<()> {
     let name = InstanceName::parse(name)?;
     db.instances().get(&name)?;
     let chats = db.chats().list(name.as_str(), paused, 1000)?;
@@ -112,7 +125,15 @@ pub fn list(db: &Database, name: String, paused: bool, out: &mut impl Write, jso
         return Ok(());
     }
     let mut table = new_table();
-    table.set_header(["Chat", "Paused", "Session", "In", "Answered", "Skipped", "Last message"]);
+    table.set_header([
+        "Chat",
+        "Paused",
+        "Session",
+        "In",
+        "Answered",
+        "Skipped",
+        "Last message",
+    ]);
     for c in &chats {
         add_safe_row(
             &mut table,
@@ -155,8 +176,17 @@ pub fn steer(
         return Ok(write_json(out, &chat_json(&changed, now))?);
     }
     match pause {
-        Some(_) => writeln!(out, "Paused chat '{}' of '{name}': {}.", changed.key, pause_text(&changed, now))?,
-        None => writeln!(out, "Resumed chat '{}' of '{name}': the bot answers it again.", changed.key)?,
+        Some(_) => writeln!(
+            out,
+            "Paused chat '{}' of '{name}': {}.",
+            changed.key,
+            pause_text(&changed, now)
+        )?,
+        None => writeln!(
+            out,
+            "Resumed chat '{}' of '{name}': the bot answers it again.",
+            changed.key
+        )?,
     }
     Ok(())
 }
@@ -179,8 +209,18 @@ fn chat_json(c: &Chat, now: chrono::DateTime<chrono::Utc>) -> Value {
     map.insert("chat".into(), json!(c.key));
     map.insert("last_address".into(), json!(c.last_address));
     map.insert("paused".into(), json!(paused));
-    map.insert("paused_by".into(), json!(paused.then(|| s.paused_by.map(|p| p.as_str())).flatten()));
-    map.insert("paused_until".into(), json!(if paused { s.paused_until.map(|t| t.to_rfc3339()) } else { None }));
+    map.insert(
+        "paused_by".into(),
+        json!(paused.then(|| s.paused_by.map(|p| p.as_str())).flatten()),
+    );
+    map.insert(
+        "paused_until".into(),
+        json!(if paused {
+            s.paused_until.map(|t| t.to_rfc3339())
+        } else {
+            None
+        }),
+    );
     map.insert("session_open".into(), json!(s.session_open));
     map.insert("inbound_count".into(), json!(s.inbound_count));
     map.insert("answered_count".into(), json!(s.answered_count));

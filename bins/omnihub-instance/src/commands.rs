@@ -67,7 +67,9 @@ pub fn run(cli: Cli, env: &Env, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Messages(args) => crate::messages::run(&db, args, out, json)?,
         Command::Rules { action } => crate::chats::rules(&db, action, out, json)?,
         Command::Chats { name, paused } => crate::chats::list(&db, name, paused, out, json)?,
-        Command::Pause { name, chat, minutes } => crate::chats::steer(&db, (name, chat), Some(minutes), out, json)?,
+        Command::Pause { name, chat, minutes } => {
+            crate::chats::steer(&db, (name, chat), Some(minutes), out, json)?
+        }
         Command::Resume { name, chat } => crate::chats::steer(&db, (name, chat), None, out, json)?,
         Command::Conversations { action } => crate::agents::conversations(&db, action, out, json)?,
         Command::TestAgent { name, text } => crate::agents::test_agent(&db, name, &text, out, json)?,

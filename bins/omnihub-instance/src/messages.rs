@@ -80,13 +80,12 @@ fn list(db: &Database, args: MessagesArgs, out: &mut impl Write, json_output: bo
     if !(1..=1000).contains(&args.limit) {
         anyhow::bail!("invalid --limit: must be from 1 to 1000");
     }
-    let status =
-        match args.status.as_deref() {
-            None => None,
-            Some(text) => Some(text.parse::<MessageStatus>().map_err(|_| {
-                anyhow::anyhow!("invalid --status: must be queued, processing, done, failed or skipped")
-            })?),
-        };
+    let status = match args.status.as_deref() {
+        None => None,
+        Some(text) => Some(text.parse::<MessageStatus>().map_err(|_| {
+            anyhow::anyhow!("invalid --status: must be queued, processing, done, failed or skipped")
+        })?),
+    };
     if let Some(name) = &args.name {
         db.instances().get(&InstanceName::parse(name.clone())?)?;
     }

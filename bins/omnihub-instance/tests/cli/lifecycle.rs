@@ -154,8 +154,8 @@ fn postgres_migrate_db_copies_instances_and_unfinished_messages() {
     let conn = format!("sqlite://{}", source.display());
     let insert = |id: &str, status: &str| {
         format!(
-            "INSERT INTO messages (instance_name, message_id, chat_id, kind, content, status, attempts, next_attempt_at, received_at) \
-             VALUES ('one', '{id}', '1@s.whatsapp.net', 'text', '{{\"kind\":\"text\",\"text\":\"hi\"}}', '{status}', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00');"
+            "INSERT INTO messages (instance_name, message_id, chat_id, chat_key, kind, content, status, attempts, next_attempt_at, received_at) \
+             VALUES ('one', '{id}', '1@s.whatsapp.net', '1@s.whatsapp.net', 'text', '{{\"kind\":\"text\",\"text\":\"hi\"}}', '{status}', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00');"
         )
     };
     let sql = [

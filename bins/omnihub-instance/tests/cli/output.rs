@@ -115,6 +115,7 @@ fn json_output_has_every_column_with_masked_keys() {
             "id",
             "is_default",
             "name",
+            "paused_chats",
             "session_id_prefix",
             "updated_at",
             "webhook_secret",

@@ -25,6 +25,7 @@ mod pipeline;
 mod pipeline_faults;
 mod readiness;
 mod replicas;
+mod rules_api;
 mod scenarios;
 mod support;
 

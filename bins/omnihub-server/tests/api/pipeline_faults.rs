@@ -142,7 +142,7 @@ fn bad_webhooks_get_their_status_store_nothing_and_leave_the_server_healthy(db: 
     let huge = text_webhook("caldasIA", "B3", "1@s.whatsapp.net", &"a".repeat(70_000));
     let mut unknown_event = text_webhook("caldasIA", "B4", "1@s.whatsapp.net", "x");
     unknown_event["event"] = json!("presence.update");
-    let mut from_me = text_webhook("caldasIA", "B5", "1@s.whatsapp.net", "mine");
+    let mut from_me = text_webhook("caldasIA", "B5", "2@s.whatsapp.net", "mine");
     from_me["data"]["key"]["fromMe"] = json!(true);
     let wrong_instance = text_webhook("someone-else", "B6", "1@s.whatsapp.net", "x");
 
@@ -154,8 +154,9 @@ fn bad_webhooks_get_their_status_store_nothing_and_leave_the_server_healthy(db: 
     post_webhook(&server, "/webhook/evolution/shop", &huge).expect(400, Some("not_an_evolution_webhook"));
     let ignored = post_webhook(&server, "/webhook/evolution/shop", &unknown_event).expect(200, None);
     assert_eq!(ignored["status"], "ignored");
-    let ignored = post_webhook(&server, "/webhook/evolution/shop", &from_me).expect(200, None);
-    assert_eq!(ignored["status"], "ignored");
+    // Typed on the instance's phone: not stored, it pauses its chat (a human took over).
+    let steered = post_webhook(&server, "/webhook/evolution/shop", &from_me).expect(200, None);
+    assert_eq!(steered["status"], "skipped");
     post_webhook(&server, "/webhook/evolution/shop", &wrong_instance).expect(403, Some("forbidden"));
     post_webhook(
         &server,

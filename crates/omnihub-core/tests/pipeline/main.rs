@@ -12,6 +12,7 @@ mod ingest;
 mod lifecycle;
 mod lifecycle_errors;
 mod poison;
+mod rules;
 mod timing;
 
 use std::sync::Arc;

@@ -9,6 +9,7 @@
 )]
 
 mod bootstrap;
+mod chats;
 mod connections;
 mod conversations;
 mod instances;

@@ -27,7 +27,10 @@ fn a_full_rule_set_round_trips() {
     let rules = ConversationRules::from_json(&value).unwrap();
     assert_eq!(rules.debounce_ms, 1500, "a whole float counts");
     let short = ConversationRules::from_json(&json!({"debounce_ms": 5000, "debounce_max_ms": 1000})).unwrap();
-    assert_eq!(short.debounce_max_ms, 1000, "a shorter longest wait is allowed: the window is the wait");
+    assert_eq!(
+        short.debounce_max_ms, 1000,
+        "a shorter longest wait is allowed: the window is the wait"
+    );
     let stored = ConversationRules::from_stored(&rules.to_stored()).unwrap();
     assert_eq!(stored, rules);
     assert_eq!(stored.to_json()["trigger"]["operator"], "starts_with");

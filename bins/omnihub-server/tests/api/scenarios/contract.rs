@@ -96,7 +96,7 @@ pub fn the_openapi_document_is_complete(api: &dyn Api) {
     let param = |name: &str| params.iter().find(|p| p["name"] == name).unwrap()["schema"].clone();
     assert_eq!(
         param("status")["enum"],
-        json!(["queued", "processing", "done", "failed"])
+        json!(["queued", "processing", "done", "failed", "skipped"])
     );
     assert_eq!(param("since")["format"], "date-time");
     assert_eq!(

@@ -225,12 +225,17 @@ pub fn openapi_lists_every_admin_route_and_parses(api: &dyn Api) {
             "GET /api/v1/evolution/instances",
             "GET /api/v1/instances",
             "GET /api/v1/instances/{name}",
+            "GET /api/v1/instances/{name}/chats",
+            "GET /api/v1/instances/{name}/chats/{chat}",
             "GET /api/v1/instances/{name}/conversations",
+            "GET /api/v1/instances/{name}/rules",
             "GET /api/v1/instances/{name}/status",
             "GET /api/v1/messages",
             "GET /api/v1/messages/{id}",
             "GET /api/v1/openapi.json",
             "POST /api/v1/instances",
+            "POST /api/v1/instances/{name}/chats/{chat}/pause",
+            "POST /api/v1/instances/{name}/chats/{chat}/resume",
             "POST /api/v1/instances/{name}/connect",
             "POST /api/v1/instances/{name}/logout",
             "POST /api/v1/instances/{name}/restart",
@@ -239,6 +244,7 @@ pub fn openapi_lists_every_admin_route_and_parses(api: &dyn Api) {
             "POST /api/v1/instances/{name}/webhook/sync",
             "POST /api/v1/messages/{id}/retry",
             "PUT /api/v1/instances/{name}",
+            "PUT /api/v1/instances/{name}/rules",
         ]
     );
     // Every documented route is served (never the unknown-route 404).
