@@ -31,11 +31,14 @@ fn connection_text(connection: Option<&Connection>) -> String {
     }
 }
 
+/// Paused chats of one instance (`ChatStore::paused_counts`).
+pub type PausedCount = (String, i64);
+
 /// `list`: a table, or "No instances found".
 pub fn instance_list(
     out: &mut impl Write,
     instances: &[InstanceConfig],
-    (connections, paused): (&[(String, Connection)], &[(String, i64)]),
+    (connections, paused): (&[(String, Connection)], &[PausedCount]),
     json: bool,
 ) -> io::Result<()> {
     let paused_of = |i: &InstanceConfig| {

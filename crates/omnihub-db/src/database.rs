@@ -127,6 +127,12 @@ impl Database {
         migrations::revert_all(&mut *self.conn()?)
     }
 
+    /// Reverts the newest migration (a downgrade by one version, or an upgrade test's
+    /// starting point) and returns its version.
+    pub fn revert_last_migration(&self) -> Result<String, DbError> {
+        migrations::revert_last(&mut *self.conn()?)
+    }
+
     /// Checks that the database answers a trivial query.
     pub fn ping(&self) -> Result<(), DbError> {
         use diesel::connection::SimpleConnection;

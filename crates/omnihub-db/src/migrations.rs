@@ -44,6 +44,16 @@ pub(crate) fn revert_all(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
     Ok(versions.iter().map(ToString::to_string).collect())
 }
 
+/// Reverts the newest applied migration and returns its version.
+pub(crate) fn revert_last(conn: &mut DbConn) -> Result<String, DbError> {
+    let failed = |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+    let version = match conn {
+        DbConn::Sqlite(c) => c.revert_last_migration(SQLITE).map_err(failed)?,
+        DbConn::Postgres(c) => c.revert_last_migration(POSTGRES).map_err(failed)?,
+    };
+    Ok(version.to_string())
+}
+
 /// The versions embedded for each engine, for the test that keeps the folders in step.
 pub(crate) fn embedded_versions() -> Result<(Vec<String>, Vec<String>), DbError> {
     use diesel::migration::MigrationSource;

@@ -87,6 +87,7 @@ pub(crate) fn assert_code(o: &Output, code: i32) {
     );
 }
 mod agents;
+mod chats;
 mod errors;
 mod lifecycle;
 mod numbers;

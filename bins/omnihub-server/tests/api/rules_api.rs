@@ -138,7 +138,7 @@ fn chats_pause_resume_and_skipped_messages_show_everywhere(db: &TestDb) {
     server
         .send(Req::admin(
             "POST",
-            &format!("/api/v1/instances/shop/chats/{CHAT}/resume"),
+            format!("/api/v1/instances/shop/chats/{CHAT}/resume"),
         ))
         .expect(200, None);
     assert_eq!(webhook(&server, "P2", "now?", false)["status"], "accepted");
@@ -155,13 +155,13 @@ fn chats_pause_resume_and_skipped_messages_show_everywhere(db: &TestDb) {
         .expect(422, Some("validation_failed"));
     server
         .send(
-            Req::admin("POST", &format!("/api/v1/instances/shop/chats/{CHAT}/pause"))
+            Req::admin("POST", format!("/api/v1/instances/shop/chats/{CHAT}/pause"))
                 .json(&json!({"minutes": 0})),
         )
         .expect(422, Some("validation_failed"));
     server
         .send(
-            Req::admin("POST", &format!("/api/v1/instances/shop/chats/{CHAT}/pause"))
+            Req::admin("POST", format!("/api/v1/instances/shop/chats/{CHAT}/pause"))
                 .json(&json!({"minutes": "ten"})),
         )
         .expect(422, None);
@@ -180,7 +180,7 @@ fn chats_pause_resume_and_skipped_messages_show_everywhere(db: &TestDb) {
     // A phone-typed message pauses (a human took over); the chat shows it.
     assert_eq!(webhook(&server, "F1", "I'll answer", true)["status"], "skipped");
     let chat = server
-        .send(Req::admin("GET", &format!("/api/v1/instances/shop/chats/{CHAT}")))
+        .send(Req::admin("GET", format!("/api/v1/instances/shop/chats/{CHAT}")))
         .expect(200, None);
     assert_eq!(
         (chat["paused"].as_bool(), chat["paused_by"].as_str()),

@@ -308,3 +308,78 @@ pub mod scenarios {
         assert_eq!(db.instances().get(&name("a")).unwrap().rules.max_per_minute, 3);
     }
 }
+
+/// Upgrading a log written before conversation rules: every message gets the chat its
+/// session was named after, the address book knows the LIDs of people whose phone was stated.
+mod upgrade {
+    use omnihub_domain::session_name;
+
+    use super::*;
+
+    omnihub_test_support::on_both_engines!(existing_sessions_keep_their_names_across_the_upgrade);
+
+    const PN: &str = "5511999990000@s.whatsapp.net";
+
+    fn existing_sessions_keep_their_names_across_the_upgrade(test_db: &TestDb) {
+        let db = open(test_db);
+        db.instances().create(&new_instance("a")).unwrap();
+        assert!(db.revert_last_migration().unwrap().contains("000008"));
+        let row = |id: &str, chat: &str, author: &str, phone: &str, status: &str| {
+            format!(
+                "INSERT INTO messages (instance_name, message_id, chat_id, author, phone, kind, content, status, attempts, next_attempt_at, received_at) \
+                 VALUES ('a', '{id}', '{chat}', {author}, {phone}, 'text', '{{\"kind\":\"text\",\"text\":\"hi\"}}', '{status}', 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00');"
+            )
+        };
+        let sql = [
+            row("U1", "123@lid", "NULL", "'5511999990000'", "done"),
+            row("U2", "777@lid", "NULL", "NULL", "queued"),
+            row(
+                "U3",
+                "120363000@g.us",
+                "'5511888880000@s.whatsapp.net'",
+                "'5511888880000'",
+                "done",
+            ),
+        ]
+        .concat();
+        test_db.execute(&sql).unwrap();
+        assert_eq!(db.migrate().unwrap().len(), 1);
+        let all = db
+            .messages()
+            .list(&omnihub_db::MessageFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        let key_of = |id: &str| all.iter().find(|m| m.inbound.message_id == id).unwrap();
+        assert_eq!(key_of("U1").chat_key, PN);
+        assert_eq!(key_of("U2").chat_key, "777@lid");
+        assert_eq!(key_of("U3").chat_key, "120363000@g.us");
+        for record in &all {
+            assert_eq!(
+                record.session_name(None),
+                session_name("a", None, &record.inbound),
+                "{record:?}"
+            );
+        }
+        let claimed = claim_all(&db);
+        assert_eq!(claimed.len(), 1, "the queued message is still claimable");
+        assert_eq!(claimed[0].session_name(Some("wa-")), "wa-777@lid");
+        // The LID whose phone was stated before the upgrade leads to the phone's chat.
+        db.messages()
+            .insert_batch(&[(
+                name("a"),
+                omnihub_test_support::text_message("U4", "123@lid", "again"),
+            )])
+            .unwrap();
+        let again = db
+            .messages()
+            .list(&omnihub_db::MessageFilter {
+                limit: 1,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(again[0].chat_key, PN);
+        assert_eq!(again[0].session_name(None), "a_5511999990000");
+    }
+}
