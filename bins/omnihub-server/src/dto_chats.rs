@@ -80,3 +80,31 @@ pub struct PauseRequest {
     #[schema(minimum = 1, maximum = 525_600)]
     pub minutes: Option<u32>,
 }
+
+impl PauseRequest {
+    /// Most minutes of one pause (a year).
+    pub const MAX_MINUTES: u32 = 525_600;
+
+    /// The minutes a body asks for: `None` until resumed. A whole number written as a float
+    /// (`30.0`) counts, as JSON Schema's `integer` says; anything else is the message of a 422.
+    pub fn minutes_of(body: &serde_json::Map<String, serde_json::Value>) -> Result<Option<u32>, String> {
+        if let Some(other) = body.keys().find(|k| *k != "minutes") {
+            return Err(format!("{other:?} is not a field of a pause (only minutes)"));
+        }
+        let rule = || {
+            format!(
+                "invalid minutes: must be a whole number from 1 to {}, or left out to pause until resumed",
+                Self::MAX_MINUTES
+            )
+        };
+        match body.get("minutes") {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::Number(n)) => n
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && (1.0..=f64::from(Self::MAX_MINUTES)).contains(f))
+                .map(|f| Some(f as u32))
+                .ok_or_else(rule),
+            Some(_) => Err(rule()),
+        }
+    }
+}

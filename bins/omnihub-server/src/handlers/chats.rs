@@ -101,6 +101,7 @@ pub async fn list(
         (status = 200, description = "The chat", body = ChatResponse),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "No such instance, or no such chat", body = ErrorBody),
+        (status = 422, description = "chat is not a phone number or JID", body = ErrorBody),
     ),
     security(("api_key" = []), ("bearer" = [])))]
 pub async fn get(
@@ -129,24 +130,21 @@ pub async fn get(
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "No such instance", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 422, description = "minutes out of range", body = ErrorBody),
+        (status = 422, description = "minutes out of range, an unknown field, or chat not a phone number or JID", body = ErrorBody),
     ),
     security(("api_key" = []), ("bearer" = [])))]
 pub async fn pause(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    body: JsonObject<PauseRequest>,
+    body: JsonObject<Map<String, Value>>,
 ) -> Result<HttpResponse, ApiError> {
     let (name, chat) = path.into_inner();
     let name = path_name(&name)?;
     let chat = parse_chat(&chat)?;
-    let minutes = body.0.minutes;
-    if minutes.is_some_and(|m| !(1..=525_600).contains(&m)) {
-        return Err(ApiError::Validation {
-            field: Some("minutes".into()),
-            message: "invalid minutes: must be from 1 to 525600, or left out to pause until resumed".into(),
-        });
-    }
+    let minutes = PauseRequest::minutes_of(&body.0).map_err(|message| ApiError::Validation {
+        field: Some("minutes".into()),
+        message,
+    })?;
     let (paused, now) = state
         .db_once(move |db| {
             db.instances().get(&name)?;
@@ -163,6 +161,7 @@ pub async fn pause(
         (status = 200, description = "The chat, answered again", body = ChatResponse),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "No such instance, or no such chat", body = ErrorBody),
+        (status = 422, description = "chat is not a phone number or JID", body = ErrorBody),
     ),
     security(("api_key" = []), ("bearer" = [])))]
 pub async fn resume(

@@ -164,7 +164,7 @@ fn chats_pause_resume_and_skipped_messages_show_everywhere(db: &TestDb) {
             Req::admin("POST", format!("/api/v1/instances/shop/chats/{CHAT}/pause"))
                 .json(&json!({"minutes": "ten"})),
         )
-        .expect(422, None);
+        .expect(422, Some("validation_failed"));
     server
         .send(Req::admin(
             "POST",
