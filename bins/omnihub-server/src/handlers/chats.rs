@@ -2,7 +2,8 @@
 //! its chats as the rules see them, with pause and resume.
 
 use actix_web::{web, HttpResponse};
-use omnihub_domain::{parse_chat, ConversationRules};
+use omnihub_db::{ChatStore, DbError};
+use omnihub_domain::{parse_chat, Chat, ConversationRules};
 use serde_json::{Map, Value};
 
 use crate::dto_chats::{ChatResponse, ChatsQuery, PauseRequest};
@@ -108,13 +109,28 @@ pub async fn get(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, chat) = path.into_inner();
+    on_chat(&state, path.into_inner(), |chats, name, chat| {
+        chats.get(name, chat)
+    })
+    .await
+}
+
+/// Runs `work` on the chat `path` names, once the instance exists, on the blocking pool;
+/// answers the chat as it is afterwards.
+async fn on_chat<F>(
+    state: &AppState,
+    (name, chat): (String, String),
+    work: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce(ChatStore<'_>, &str, &str) -> Result<Chat, DbError> + Send + 'static,
+{
     let name = path_name(&name)?;
     let chat = parse_chat(&chat)?;
     let (found, now) = state
-        .db(move |db| {
+        .db_once(move |db| {
             db.instances().get(&name)?;
-            Ok((db.chats().get(name.as_str(), &chat)?, db.now()))
+            Ok((work(db.chats(), name.as_str(), &chat)?, db.now()))
         })
         .await?;
     Ok(HttpResponse::Ok().json(ChatResponse::at(found, now)))
@@ -138,20 +154,14 @@ pub async fn pause(
     path: web::Path<(String, String)>,
     body: JsonObject<Map<String, Value>>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, chat) = path.into_inner();
-    let name = path_name(&name)?;
-    let chat = parse_chat(&chat)?;
     let minutes = PauseRequest::minutes_of(&body.0).map_err(|message| ApiError::Validation {
         field: Some("minutes".into()),
         message,
     })?;
-    let (paused, now) = state
-        .db_once(move |db| {
-            db.instances().get(&name)?;
-            Ok((db.chats().pause(name.as_str(), &chat, minutes)?, db.now()))
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(ChatResponse::at(paused, now)))
+    on_chat(&state, path.into_inner(), move |chats, name, chat| {
+        chats.pause(name, chat, minutes)
+    })
+    .await
 }
 
 /// Resume the bot for a chat at once.
@@ -168,14 +178,8 @@ pub async fn resume(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, chat) = path.into_inner();
-    let name = path_name(&name)?;
-    let chat = parse_chat(&chat)?;
-    let (resumed, now) = state
-        .db_once(move |db| {
-            db.instances().get(&name)?;
-            Ok((db.chats().resume(name.as_str(), &chat)?, db.now()))
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(ChatResponse::at(resumed, now)))
+    on_chat(&state, path.into_inner(), |chats, name, chat| {
+        chats.resume(name, chat)
+    })
+    .await
 }

@@ -43,6 +43,15 @@ fn shop(db: &Database, agent: &FakeHttp, evolution: &FakeHttp, rules: Value) {
         .unwrap();
 }
 
+/// Fakes, a clock the test moves, and a database with the instance `shop` under `rules`.
+fn setup(test_db: &TestDb, rules: Value) -> (FakeHttp, FakeHttp, ManualClock, Database) {
+    let (agent, evolution) = (echo_agent(), ok_evolution());
+    let clock = ManualClock::new();
+    let db = database(test_db, Some(Arc::new(clock.clone())));
+    shop(&db, &agent, &evolution, rules);
+    (agent, evolution, clock, db)
+}
+
 /// Waits until `count` messages are answered (skipped ones stay skipped).
 async fn wait_answered(db: &Database, count: usize) {
     let db = db.clone();
@@ -69,15 +78,7 @@ async fn wait_done(db: &Database, count: usize) {
 }
 
 async fn a_burst_of_five_is_one_agent_call_across_three_replicas(test_db: &TestDb) {
-    let (agent, evolution) = (echo_agent(), ok_evolution());
-    let clock = ManualClock::new();
-    let db = database(test_db, Some(Arc::new(clock.clone())));
-    shop(
-        &db,
-        &agent,
-        &evolution,
-        json!({"debounce_ms": 2000, "debounce_max_ms": 5000}),
-    );
+    let (agent, evolution, clock, db) = setup(test_db, json!({"debounce_ms": 2000, "debounce_max_ms": 5000}));
     let replicas: Vec<Pipeline> = (0..3)
         .map(|_| start_http(&db, fast_config(Duration::from_secs(1))))
         .collect();
@@ -137,15 +138,8 @@ fn from_phone(id: &str, text: &str) -> Value {
 }
 
 async fn a_person_typing_on_the_phone_takes_over_until_the_keyword_or_the_time(test_db: &TestDb) {
-    let (agent, evolution) = (echo_agent(), ok_evolution());
-    let clock = ManualClock::new();
-    let db = database(test_db, Some(Arc::new(clock.clone())));
-    shop(
-        &db,
-        &agent,
-        &evolution,
-        json!({"takeover_minutes": 10, "resume_keyword": "#bot"}),
-    );
+    let (agent, evolution, clock, db) =
+        setup(test_db, json!({"takeover_minutes": 10, "resume_keyword": "#bot"}));
     let pipeline = start_http(&db, fast_config(Duration::from_secs(1)));
     let chat = "5511999990000@s.whatsapp.net";
     // omnihub's own sends come back as send.message: never a takeover.
@@ -181,7 +175,14 @@ async fn a_person_typing_on_the_phone_takes_over_until_the_keyword_or_the_time(t
         matches!(again, IngestOutcome::Accepted { messages: 1, .. }),
         "{again:?}"
     );
+    wait_answered(&db, 2).await;
     pipeline.shutdown(Duration::from_secs(1));
+    assert_eq!(
+        agent.requests().len(),
+        2,
+        "the paused message never reached the agent"
+    );
+    assert_eq!(texts(&evolution).len(), 2);
     let log = records(&db);
     assert_eq!(log.len(), 3, "phone-typed messages are not stored: {log:?}");
     assert_eq!(log[0].skip_reason, Some(SkipReason::Paused));

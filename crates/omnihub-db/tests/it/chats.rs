@@ -79,6 +79,15 @@ fn arrive(db: &Database, batch: Vec<Arriving>) -> Vec<Arrived> {
     db.messages().arrive(batch).unwrap()
 }
 
+/// The newest `limit` messages of the log.
+fn stored(db: &Database, limit: i64) -> Vec<omnihub_domain::MessageRecord> {
+    let filter = omnihub_db::MessageFilter {
+        limit,
+        ..Default::default()
+    };
+    db.messages().list(&filter).unwrap()
+}
+
 fn claim_all(db: &Database) -> Vec<omnihub_domain::MessageRecord> {
     db.messages()
         .claim(&ClaimRequest {
@@ -138,13 +147,7 @@ pub mod scenarios {
             claimed[0].inbound.chat_id, LID,
             "the reply goes where the person last wrote from"
         );
-        let all = db
-            .messages()
-            .list(&omnihub_db::MessageFilter {
-                limit: 10,
-                ..Default::default()
-            })
-            .unwrap();
+        let all = stored(&db, 10);
         assert_eq!(all.len(), 3);
         assert!(all.iter().all(|m| m.chat_key == PN), "{all:?}");
         assert_eq!(
@@ -169,13 +172,7 @@ pub mod scenarios {
             [Arrived::Duplicate],
             "a repeated delivery changes nothing"
         );
-        let stored = db
-            .messages()
-            .list(&omnihub_db::MessageFilter {
-                limit: 10,
-                ..Default::default()
-            })
-            .unwrap();
+        let stored = stored(&db, 10);
         assert_eq!(stored.len(), 1);
         assert_eq!(
             (stored[0].status, stored[0].skip_reason),
@@ -202,14 +199,7 @@ pub mod scenarios {
             arrive(&db, vec![arriving(mine, typed, &rules)]),
             [Arrived::Paused]
         );
-        assert!(db
-            .messages()
-            .list(&omnihub_db::MessageFilter {
-                limit: 10,
-                ..Default::default()
-            })
-            .unwrap()
-            .is_empty());
+        assert!(stored(&db, 10).is_empty());
         assert_eq!(db.chats().paused_counts().unwrap(), [("a".to_owned(), 1)]);
         assert_eq!(
             db.chats().list("a", true, 10).unwrap()[0].state.paused_by,
@@ -344,13 +334,7 @@ mod upgrade {
         .concat();
         test_db.execute(&sql).unwrap();
         assert_eq!(db.migrate().unwrap().len(), 1);
-        let all = db
-            .messages()
-            .list(&omnihub_db::MessageFilter {
-                limit: 10,
-                ..Default::default()
-            })
-            .unwrap();
+        let all = stored(&db, 10);
         let key_of = |id: &str| all.iter().find(|m| m.inbound.message_id == id).unwrap();
         assert_eq!(key_of("U1").chat_key, PN);
         assert_eq!(key_of("U2").chat_key, "777@lid");
@@ -372,13 +356,7 @@ mod upgrade {
                 omnihub_test_support::text_message("U4", "123@lid", "again"),
             )])
             .unwrap();
-        let again = db
-            .messages()
-            .list(&omnihub_db::MessageFilter {
-                limit: 1,
-                ..Default::default()
-            })
-            .unwrap();
+        let again = stored(&db, 1);
         assert_eq!(again[0].chat_key, PN);
         assert_eq!(again[0].session_name(None), "a_5511999990000");
     }
