@@ -112,19 +112,12 @@ fn arrive(conn: &mut DbConn, at: NaiveDateTime, arriving: &Arriving) -> Result<A
     let instance = arriving.instance.as_str();
     let message = &arriving.message;
     let key = chat_key(conn, instance, message, &arriving.facts).map_err(write_error)?;
-    let row_id = if arriving.facts.from_me {
-        None
-    } else {
-        let row = NewMessageRow::new(instance, message, &key, at)?;
-        if !dialect::insert_message_if_new(conn, &row).map_err(write_error)? {
-            return Ok(Arrived::Duplicate);
-        }
-        Some(id_of(conn, instance, &message.message_id).map_err(write_error)?)
-    };
+    let row = NewMessageRow::new(instance, message, &key, at)?;
     let Some(rules) = &arriving.rules else {
-        queues::enqueue(conn, instance, &message.message_id).map_err(write_error)?;
-        return Ok(Arrived::Queued);
+        return queue(conn, &row);
     };
+    // Decided before the row is written, so it is written once with its final status; a
+    // repeat delivery is found by that write and leaves the chat's state as it was.
     let mut chat = chat_rows::lock_or_create(conn, instance, &key, at).map_err(write_error)?;
     let own_number = if message.is_group() && rules.rules.own_number.is_none() {
         own_number(conn, instance).map_err(write_error)?
@@ -138,47 +131,42 @@ fn arrive(conn: &mut DbConn, at: NaiveDateTime, arriving: &Arriving) -> Result<A
     };
     let now = chrono::TimeZone::from_utc_datetime(&chrono::Utc, &at);
     let (verdict, next) = (rules.decide)(&rules.rules, &chat.state(), &arrival, now);
-    let moved = !arriving.facts.from_me && chat.last_address.as_deref() != Some(message.chat_id.as_str());
-    let outcome = match (verdict, row_id) {
-        (Verdict::Pause, _) => Arrived::Paused,
-        (Verdict::Resume, _) => Arrived::Resumed,
-        (_, None) => Arrived::Paused,
-        (Verdict::Skip(reason), Some(id)) => {
-            diesel::update(m::messages.find(id))
-                .set((
-                    m::status.eq(MessageStatus::Skipped.as_str()),
-                    m::skip_reason.eq(reason.as_str()),
-                    m::finished_at.eq(at),
-                ))
-                .execute(conn)
-                .map_err(write_error)?;
-            Arrived::Skipped(reason)
-        }
-        (Verdict::Answer { debounce: None }, Some(_)) => {
-            queues::enqueue(conn, instance, &message.message_id).map_err(write_error)?;
-            Arrived::Queued
-        }
-        (
-            Verdict::Answer {
-                debounce: Some((window, max_wait)),
-            },
-            Some(id),
-        ) => {
+    let outcome = match verdict {
+        Verdict::Pause => Arrived::Paused,
+        Verdict::Resume => Arrived::Resumed,
+        Verdict::Skip(reason) => match insert(conn, &row.skipped(reason))? {
+            true => Arrived::Skipped(reason),
+            false => Arrived::Duplicate,
+        },
+        Verdict::Answer { debounce: None } => queue(conn, &row)?,
+        Verdict::Answer {
+            debounce: Some((window, max_wait)),
+        } => {
             let due = later(at, window);
-            match debounce::join_burst(conn, instance, &key, id, message, at, max_wait, due)? {
-                Some(leader) => Arrived::Joined(leader),
-                None => {
-                    diesel::update(m::messages.find(id))
-                        .set(m::next_attempt_at.eq(due))
-                        .execute(conn)
-                        .map_err(write_error)?;
-                    queues::enqueue(conn, instance, &message.message_id).map_err(write_error)?;
-                    Arrived::Queued
-                }
+            let row = NewMessageRow {
+                next_attempt_at: due,
+                ..row
+            };
+            match insert(conn, &row)? {
+                false => Arrived::Duplicate,
+                true => match debounce::join_burst(conn, (instance, &key), message, at, max_wait, due)? {
+                    Some(leader) => Arrived::Joined(leader),
+                    None => {
+                        queues::enqueue(conn, instance, &message.message_id).map_err(write_error)?;
+                        Arrived::Queued
+                    }
+                },
             }
         }
     };
-    if moved && matches!(outcome, Arrived::Queued | Arrived::Joined(_)) {
+    if outcome == Arrived::Duplicate {
+        return Ok(outcome);
+    }
+    let moved = chat
+        .last_address
+        .as_deref()
+        .is_some_and(|last| last != message.chat_id);
+    if moved && !arriving.facts.from_me && matches!(outcome, Arrived::Queued | Arrived::Joined(_)) {
         // Replies go to the address the person's latest message came from.
         diesel::update(
             m::messages
@@ -196,6 +184,20 @@ fn arrive(conn: &mut DbConn, at: NaiveDateTime, arriving: &Arriving) -> Result<A
     let row = ChatRow::with_state(instance, &key, chat.last_address.take(), &next, at);
     chat_rows::save(conn, &row).map_err(write_error)?;
     Ok(outcome)
+}
+
+/// Writes the row unless the instance already has its message id; true when it was new.
+fn insert(conn: &mut DbConn, row: &NewMessageRow<'_>) -> Result<bool, DbError> {
+    dialect::insert_message_if_new(conn, row).map_err(write_error)
+}
+
+/// Writes the row and puts it in its chat's queue.
+fn queue(conn: &mut DbConn, row: &NewMessageRow<'_>) -> Result<Arrived, DbError> {
+    if !insert(conn, row)? {
+        return Ok(Arrived::Duplicate);
+    }
+    queues::enqueue(conn, row.instance_name, row.message_id).map_err(write_error)?;
+    Ok(Arrived::Queued)
 }
 
 /// The chat a message belongs to: the chat of any of its addresses already known, else a new
@@ -251,12 +253,4 @@ fn own_number(conn: &mut DbConn, instance: &str) -> QueryResult<Option<String>> 
         .first::<Option<String>>(conn)
         .optional()?
         .flatten())
-}
-
-fn id_of(conn: &mut DbConn, instance: &str, message_id: &str) -> QueryResult<i64> {
-    m::messages
-        .filter(m::instance_name.eq(instance))
-        .filter(m::message_id.eq(message_id))
-        .select(m::id)
-        .first(conn)
 }

@@ -23,14 +23,12 @@ struct Locked {
     head_id: i64,
 }
 
-/// Joins message `id` (just stored) to the burst waiting in its chat, if one waits and its
-/// longest wait has not passed; the burst's log id, or `None` when `id` starts its own.
-#[allow(clippy::too_many_arguments)]
+/// Joins `message` (just stored) to the burst waiting in its chat `(instance, key)`, if one
+/// waits and its longest wait has not passed; the burst's log id, or `None` when the message
+/// starts its own.
 pub(crate) fn join_burst(
     conn: &mut DbConn,
-    instance: &str,
-    key: &str,
-    id: i64,
+    (instance, key): (&str, &str),
     message: &InboundMessage,
     at: NaiveDateTime,
     max_wait: Duration,
@@ -53,7 +51,7 @@ pub(crate) fn join_burst(
         .filter(m::status.eq(MessageStatus::Queued.as_str()))
         .filter(m::attempts.eq(0))
         .filter(m::reply.is_null())
-        .filter(m::id.ne(id))
+        .filter(m::message_id.ne(&message.message_id))
         .order(m::id.desc())
         .select((m::id, m::content, m::received_at))
         .first(conn)
@@ -82,14 +80,18 @@ pub(crate) fn join_burst(
         ))
         .execute(conn)
         .map_err(write_error)?;
-    diesel::update(m::messages.find(id))
-        .set((
-            m::status.eq(MessageStatus::Done.as_str()),
-            m::outcome.eq(format!("debounced: answered with message #{leader}")),
-            m::finished_at.eq(at),
-        ))
-        .execute(conn)
-        .map_err(write_error)?;
+    diesel::update(
+        m::messages
+            .filter(m::instance_name.eq(instance))
+            .filter(m::message_id.eq(&message.message_id)),
+    )
+    .set((
+        m::status.eq(MessageStatus::Done.as_str()),
+        m::outcome.eq(format!("debounced: answered with message #{leader}")),
+        m::finished_at.eq(at),
+    ))
+    .execute(conn)
+    .map_err(write_error)?;
     queues::refresh(conn, instance, key).map_err(write_error)?;
     Ok(Some(leader))
 }

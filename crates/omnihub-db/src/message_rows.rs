@@ -127,6 +127,8 @@ pub(crate) struct NewMessageRow<'a> {
     pub next_attempt_at: NaiveDateTime,
     pub received_at: NaiveDateTime,
     pub chat_key: &'a str,
+    pub skip_reason: Option<&'static str>,
+    pub finished_at: Option<NaiveDateTime>,
 }
 
 impl<'a> NewMessageRow<'a> {
@@ -150,6 +152,18 @@ impl<'a> NewMessageRow<'a> {
             next_attempt_at: now,
             received_at: now,
             chat_key,
+            skip_reason: None,
+            finished_at: None,
         })
+    }
+
+    /// The same row stored as skipped for `reason`: finished as it arrives.
+    pub(crate) fn skipped(self, reason: omnihub_domain::SkipReason) -> Self {
+        Self {
+            status: MessageStatus::Skipped.as_str(),
+            skip_reason: Some(reason.as_str()),
+            finished_at: Some(self.received_at),
+            ..self
+        }
     }
 }
