@@ -4,15 +4,17 @@
 //! window, or joined to a burst already waiting), skipped with its reason, or, for a message
 //! typed on the instance's phone, a paused or resumed chat.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use omnihub_domain::{
-    first_chat_key, Arrival, ChatFacts, ConversationRules, Decide, InboundMessage, InstanceName,
-    MessageStatus, SkipReason, Verdict,
+    Arrival, ChatFacts, ConversationRules, Decide, InboundMessage, InstanceName, MessageStatus, SkipReason,
+    Verdict,
 };
 
+use crate::chat_keys::AddressBook;
 use crate::chat_rows::{self, ChatRow};
 use crate::conn::DbConn;
 use crate::debounce;
@@ -82,8 +84,10 @@ pub enum Arrived {
     Duplicate,
 }
 
-/// Takes in `batch` inside the caller's transaction, in (instance, chat, message id) order so
-/// concurrent writers lock chats in one order; outcomes in the batch's order.
+/// Takes in `batch` inside the caller's transaction; outcomes in the batch's order. Messages
+/// are taken in (instance, chat) order, each chat's in the order they arrived, so concurrent
+/// writers lock chats in one order. The address book and the chats are read once for the
+/// batch, and each chat touched is written back once.
 pub(crate) fn arrive_in(
     conn: &mut DbConn,
     at: NaiveDateTime,
@@ -91,39 +95,111 @@ pub(crate) fn arrive_in(
 ) -> Result<Vec<Arrived>, DbError> {
     let mut order: Vec<usize> = (0..batch.len()).collect();
     order.sort_by(|&x, &y| {
-        let key = |i: usize| {
-            let a = &batch[i];
-            (
-                a.instance.as_str(),
-                a.message.chat_id.as_str(),
-                a.message.message_id.as_str(),
-            )
-        };
+        let key = |i: usize| (batch[i].instance.as_str(), batch[i].message.chat_id.as_str());
         key(x).cmp(&key(y))
     });
+    let sorted: Vec<&Arriving> = order.iter().map(|&i| &batch[i]).collect();
+    let mut book = AddressBook::load(conn, &sorted).map_err(write_error)?;
+    let keys: Vec<String> = sorted
+        .iter()
+        .map(|a| book.key_of(a.instance.as_str(), &a.message, &a.facts))
+        .collect();
+    book.save(conn).map_err(write_error)?;
+    let mut chats = ChatsInBatch::lock(conn, at, &sorted, &keys)?;
     let mut outcomes = vec![Arrived::Duplicate; batch.len()];
-    for index in order {
-        outcomes[index] = arrive(conn, at, &batch[index])?;
+    for ((&index, arriving), key) in order.iter().zip(&sorted).zip(&keys) {
+        outcomes[index] = arrive(conn, at, arriving, key, &mut chats)?;
     }
+    chats.save(conn).map_err(write_error)?;
     Ok(outcomes)
 }
 
-fn arrive(conn: &mut DbConn, at: NaiveDateTime, arriving: &Arriving) -> Result<Arrived, DbError> {
+/// The chats a batch's ruled messages belong to, locked, with what changed in them.
+struct ChatsInBatch {
+    rows: HashMap<(String, String), (ChatRow, bool)>,
+    own_numbers: HashMap<String, Option<String>>,
+}
+
+impl ChatsInBatch {
+    fn lock(
+        conn: &mut DbConn,
+        at: NaiveDateTime,
+        sorted: &[&Arriving],
+        keys: &[String],
+    ) -> Result<Self, DbError> {
+        let mut wanted: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        for (arriving, key) in sorted.iter().zip(keys) {
+            if arriving.rules.is_some() {
+                wanted
+                    .entry(arriving.instance.as_str())
+                    .or_default()
+                    .insert(key.clone());
+            }
+        }
+        let mut rows = HashMap::new();
+        for (instance, keys) in wanted {
+            let keys: Vec<String> = keys.into_iter().collect();
+            for row in chat_rows::lock_or_create(conn, instance, &keys, at).map_err(write_error)? {
+                rows.insert((row.instance_name.clone(), row.chat_key.clone()), (row, false));
+            }
+        }
+        Ok(Self {
+            rows,
+            own_numbers: HashMap::new(),
+        })
+    }
+
+    /// The instance's own number, read once per batch (only group messages need it).
+    fn own_number(&mut self, conn: &mut DbConn, instance: &str) -> Result<Option<String>, DbError> {
+        if let Some(known) = self.own_numbers.get(instance) {
+            return Ok(known.clone());
+        }
+        let number = ic::instance_connections
+            .find(instance)
+            .select(ic::number)
+            .first::<Option<String>>(conn)
+            .optional()
+            .map_err(write_error)?
+            .flatten();
+        self.own_numbers.insert(instance.to_owned(), number.clone());
+        Ok(number)
+    }
+
+    /// Writes back every chat that changed.
+    fn save(self, conn: &mut DbConn) -> diesel::QueryResult<()> {
+        for (row, changed) in self.rows.into_values() {
+            if changed {
+                chat_rows::save(conn, &row)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn arrive(
+    conn: &mut DbConn,
+    at: NaiveDateTime,
+    arriving: &Arriving,
+    key: &str,
+    chats: &mut ChatsInBatch,
+) -> Result<Arrived, DbError> {
     let instance = arriving.instance.as_str();
     let message = &arriving.message;
-    let key = chat_key(conn, instance, message, &arriving.facts).map_err(write_error)?;
-    let row = NewMessageRow::new(instance, message, &key, at)?;
+    let row = NewMessageRow::new(instance, message, key, at)?;
     let Some(rules) = &arriving.rules else {
         return queue(conn, &row);
     };
+    let own_number = match message.is_group() && rules.rules.own_number.is_none() {
+        true => chats.own_number(conn, instance)?,
+        false => None,
+    };
+    let Some((chat, changed)) = chats.rows.get_mut(&(instance.to_owned(), key.to_owned())) else {
+        return Err(DbError::Conflict(format!(
+            "chat {key} of '{instance}' was not locked"
+        )));
+    };
     // Decided before the row is written, so it is written once with its final status; a
     // repeat delivery is found by that write and leaves the chat's state as it was.
-    let mut chat = chat_rows::lock_or_create(conn, instance, &key, at).map_err(write_error)?;
-    let own_number = if message.is_group() && rules.rules.own_number.is_none() {
-        own_number(conn, instance).map_err(write_error)?
-    } else {
-        None
-    };
     let arrival = Arrival {
         message,
         facts: &arriving.facts,
@@ -149,7 +225,7 @@ fn arrive(conn: &mut DbConn, at: NaiveDateTime, arriving: &Arriving) -> Result<A
             };
             match insert(conn, &row)? {
                 false => Arrived::Duplicate,
-                true => match debounce::join_burst(conn, (instance, &key), message, at, max_wait, due)? {
+                true => match debounce::join_burst(conn, (instance, key), message, at, max_wait, due)? {
                     Some(leader) => Arrived::Joined(leader),
                     None => {
                         queues::enqueue(conn, instance, &message.message_id).map_err(write_error)?;
@@ -171,18 +247,19 @@ fn arrive(conn: &mut DbConn, at: NaiveDateTime, arriving: &Arriving) -> Result<A
         diesel::update(
             m::messages
                 .filter(m::instance_name.eq(instance))
-                .filter(m::chat_key.eq(&key))
+                .filter(m::chat_key.eq(key))
                 .filter(m::status.eq(MessageStatus::Queued.as_str())),
         )
         .set(m::chat_id.eq(&message.chat_id))
         .execute(conn)
         .map_err(write_error)?;
     }
-    if !arriving.facts.from_me {
-        chat.last_address = Some(message.chat_id.clone());
-    }
-    let row = ChatRow::with_state(instance, &key, chat.last_address.take(), &next, at);
-    chat_rows::save(conn, &row).map_err(write_error)?;
+    let last_address = match arriving.facts.from_me {
+        true => chat.last_address.take(),
+        false => Some(message.chat_id.clone()),
+    };
+    *chat = ChatRow::with_state(instance, key, last_address, &next, at);
+    *changed = true;
     Ok(outcome)
 }
 
@@ -198,59 +275,4 @@ fn queue(conn: &mut DbConn, row: &NewMessageRow<'_>) -> Result<Arrived, DbError>
     }
     queues::enqueue(conn, row.instance_name, row.message_id).map_err(write_error)?;
     Ok(Arrived::Queued)
-}
-
-/// The chat a message belongs to: the chat of any of its addresses already known, else a new
-/// one ([`first_chat_key`]). Every address not yet known is recorded for it. In a group the
-/// group is the chat; the author's addresses are recorded for the author's own chat.
-pub(crate) fn chat_key(
-    conn: &mut DbConn,
-    instance: &str,
-    message: &InboundMessage,
-    facts: &ChatFacts,
-) -> QueryResult<String> {
-    let mut addresses: Vec<String> = Vec::new();
-    if !message.is_group() {
-        addresses.push(message.chat_id.clone());
-    }
-    for address in &facts.addresses {
-        if !addresses.contains(address) {
-            addresses.push(address.clone());
-        }
-    }
-    if message.is_group() && addresses.len() < 2 {
-        return Ok(message.chat_id.clone());
-    }
-    let known = chat_rows::keys_of(conn, instance, &addresses)?;
-    let person = match known.first() {
-        Some((_, key)) => key.clone(),
-        // A new person: their phone JID when the payload states it, else the first address.
-        None => match &message.phone {
-            Some(phone) => format!("{phone}@s.whatsapp.net"),
-            None => addresses
-                .first()
-                .cloned()
-                .unwrap_or_else(|| first_chat_key(message)),
-        },
-    };
-    let unknown: Vec<&String> = addresses
-        .iter()
-        .filter(|address| !known.iter().any(|(k, _)| k == *address))
-        .collect();
-    chat_rows::remember(conn, instance, &unknown, &person)?;
-    Ok(if message.is_group() {
-        message.chat_id.clone()
-    } else {
-        person
-    })
-}
-
-/// The instance's own phone digits, as Evolution last reported them.
-fn own_number(conn: &mut DbConn, instance: &str) -> QueryResult<Option<String>> {
-    Ok(ic::instance_connections
-        .find(instance)
-        .select(ic::number)
-        .first::<Option<String>>(conn)
-        .optional()?
-        .flatten())
 }

@@ -107,29 +107,41 @@ impl ChatRow {
     }
 }
 
-/// The chat's row, created when missing, locked for the rest of the transaction on
-/// PostgreSQL (so every replica decides on a chat one message at a time).
+/// The rows of the instance's chats `keys` (sorted, no repeats), created when missing and
+/// locked for the rest of the transaction on PostgreSQL (in key order, so writers never wait
+/// on each other in a circle), so every replica decides on a chat one message at a time.
 pub(crate) fn lock_or_create(
     conn: &mut DbConn,
     instance: &str,
-    key: &str,
+    keys: &[String],
     at: NaiveDateTime,
-) -> QueryResult<ChatRow> {
-    let fresh = ChatRow::new(instance, key, at);
-    let row = || c::chats.find((instance, key));
+) -> QueryResult<Vec<ChatRow>> {
+    let rows = || {
+        c::chats
+            .filter(c::instance_name.eq(instance))
+            .filter(c::chat_key.eq_any(keys))
+            .order(c::chat_key.asc())
+    };
     match conn {
+        // One writer at a time on SQLite: a read, and an insert only for new chats.
         DbConn::Sqlite(conn) => {
-            diesel::insert_or_ignore_into(c::chats)
-                .values(&fresh)
-                .execute(conn)?;
-            row().select(ChatRow::as_select()).first(conn)
+            let mut found: Vec<ChatRow> = rows().select(ChatRow::as_select()).load(conn)?;
+            for key in keys {
+                if !found.iter().any(|row| &row.chat_key == key) {
+                    let fresh = ChatRow::new(instance, key, at);
+                    diesel::insert_into(c::chats).values(&fresh).execute(conn)?;
+                    found.push(fresh);
+                }
+            }
+            Ok(found)
         }
         DbConn::Postgres(conn) => {
+            let fresh: Vec<ChatRow> = keys.iter().map(|key| ChatRow::new(instance, key, at)).collect();
             diesel::insert_into(c::chats)
                 .values(&fresh)
                 .on_conflict_do_nothing()
                 .execute(conn)?;
-            row().select(ChatRow::as_select()).for_update().first(conn)
+            rows().select(ChatRow::as_select()).for_update().load(conn)
         }
     }
 }
@@ -162,20 +174,15 @@ pub(crate) fn keys_of(
     Ok(ordered)
 }
 
-/// Records that `addresses` belong to the chat `key` (addresses already known keep theirs).
-pub(crate) fn remember(
-    conn: &mut DbConn,
-    instance: &str,
-    addresses: &[&String],
-    key: &str,
-) -> QueryResult<()> {
-    let rows: Vec<_> = addresses
+/// Records (instance, address, chat key) triples (addresses already known keep theirs).
+pub(crate) fn remember(conn: &mut DbConn, triples: &[(String, String, String)]) -> QueryResult<()> {
+    let rows: Vec<_> = triples
         .iter()
-        .map(|address| {
+        .map(|(instance, address, key)| {
             (
-                a::instance_name.eq(instance),
+                a::instance_name.eq(instance.as_str()),
                 a::address.eq(address.as_str()),
-                a::chat_key.eq(key),
+                a::chat_key.eq(key.as_str()),
             )
         })
         .collect();

@@ -65,7 +65,8 @@ impl<'a> ChatStore<'a> {
         with_conn(self.db, |conn| {
             write_tx(conn, |conn| {
                 let key = resolve(conn, instance, chat)?;
-                let mut row = chat_rows::lock_or_create(conn, instance, &key, at)?;
+                let locked = chat_rows::lock_or_create(conn, instance, std::slice::from_ref(&key), at)?;
+                let mut row = locked.into_iter().next().ok_or_else(|| not_found(chat))?;
                 row.paused_by = Some(PauseCause::Api.as_str().to_owned());
                 row.paused_until = minutes.map(|n| later(at, Duration::from_secs(u64::from(n) * 60)));
                 row.updated_at = at;

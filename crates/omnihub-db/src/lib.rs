@@ -36,6 +36,7 @@ mod arrivals;
 mod backlog;
 mod bootstrap;
 mod changes;
+mod chat_keys;
 mod chat_rows;
 mod chats;
 mod conn;

@@ -92,7 +92,10 @@ impl<'a> MessageStore<'a> {
         let at = self.db.now_naive();
         with_conn(self.db, |conn| {
             write_tx(conn, |conn| {
-                let key = crate::arrivals::chat_key(conn, instance.as_str(), message, &Default::default())?;
+                let arriving = crate::arrivals::Arriving::unruled(instance.clone(), message.clone());
+                let mut book = crate::chat_keys::AddressBook::load(conn, &[&arriving])?;
+                let key = book.key_of(instance.as_str(), message, &arriving.facts);
+                book.save(conn)?;
                 let row = NewMessageRow::new(instance.as_str(), message, &key, at)?;
                 let outcome = insert_row(conn, &row)?;
                 if let InsertOutcome::Accepted(_) = outcome {
