@@ -167,12 +167,14 @@ impl ChatsInBatch {
 
     /// Writes back every chat that changed.
     fn save(self, conn: &mut DbConn) -> diesel::QueryResult<()> {
-        for (row, changed) in self.rows.into_values() {
-            if changed {
-                chat_rows::save(conn, &row)?;
-            }
-        }
-        Ok(())
+        let mut changed: Vec<ChatRow> = self
+            .rows
+            .into_values()
+            .filter_map(|(row, changed)| changed.then_some(row))
+            .collect();
+        // In key order, as they were locked.
+        changed.sort_by(|a, b| (&a.instance_name, &a.chat_key).cmp(&(&b.instance_name, &b.chat_key)));
+        chat_rows::save_all(conn, &changed)
     }
 }
 

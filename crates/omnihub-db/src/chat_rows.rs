@@ -135,8 +135,18 @@ pub(crate) fn lock_or_create(
             }
             Ok(found)
         }
+        // Known chats are locked by one read; only a new chat costs an insert (which a
+        // concurrent insert of the same chat waits for) and a second locked read.
         DbConn::Postgres(conn) => {
-            let fresh: Vec<ChatRow> = keys.iter().map(|key| ChatRow::new(instance, key, at)).collect();
+            let found: Vec<ChatRow> = rows().select(ChatRow::as_select()).for_update().load(conn)?;
+            let fresh: Vec<ChatRow> = keys
+                .iter()
+                .filter(|key| !found.iter().any(|row| &row.chat_key == *key))
+                .map(|key| ChatRow::new(instance, key, at))
+                .collect();
+            if fresh.is_empty() {
+                return Ok(found);
+            }
             diesel::insert_into(c::chats)
                 .values(&fresh)
                 .on_conflict_do_nothing()
@@ -152,6 +162,38 @@ pub(crate) fn save(conn: &mut DbConn, row: &ChatRow) -> QueryResult<()> {
         .set(row)
         .execute(conn)?;
     Ok(())
+}
+
+/// Writes the rows back (they exist: they were locked by [`lock_or_create`]): on PostgreSQL
+/// in one statement, a round trip per commit instead of one per chat.
+pub(crate) fn save_all(conn: &mut DbConn, rows: &[ChatRow]) -> QueryResult<()> {
+    use diesel::upsert::excluded;
+    match conn {
+        DbConn::Postgres(pg) if rows.len() > 1 => {
+            diesel::insert_into(c::chats)
+                .values(rows)
+                .on_conflict((c::instance_name, c::chat_key))
+                .do_update()
+                .set((
+                    c::last_address.eq(excluded(c::last_address)),
+                    c::paused_by.eq(excluded(c::paused_by)),
+                    c::paused_until.eq(excluded(c::paused_until)),
+                    c::session_open.eq(excluded(c::session_open)),
+                    c::session_at.eq(excluded(c::session_at)),
+                    c::rate_window_at.eq(excluded(c::rate_window_at)),
+                    c::rate_count.eq(excluded(c::rate_count)),
+                    c::last_inbound_at.eq(excluded(c::last_inbound_at)),
+                    c::last_outbound_at.eq(excluded(c::last_outbound_at)),
+                    c::inbound_count.eq(excluded(c::inbound_count)),
+                    c::answered_count.eq(excluded(c::answered_count)),
+                    c::skipped_count.eq(excluded(c::skipped_count)),
+                    c::updated_at.eq(excluded(c::updated_at)),
+                ))
+                .execute(pg)?;
+            Ok(())
+        }
+        _ => rows.iter().try_for_each(|row| save(conn, row)),
+    }
 }
 
 /// The chat key each of `addresses` already belongs to, in the order given.

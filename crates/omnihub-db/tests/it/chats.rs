@@ -25,6 +25,7 @@ mod engines {
         a_phone_typed_message_pauses_without_being_stored,
         a_burst_is_one_row_that_waits_for_its_window,
         admins_pause_and_resume_by_any_address,
+        one_commit_of_many_chats_writes_each_chat_once,
     );
 }
 
@@ -262,6 +263,49 @@ pub mod scenarios {
         assert!(joined.iter().all(
             |m| m.outcome.as_deref() == Some(&format!("debounced: answered with message #{leader}")[..])
         ));
+    }
+
+    pub fn one_commit_of_many_chats_writes_each_chat_once(test_db: &TestDb) {
+        let db = open(test_db);
+        db.instances().create(&new_instance("a")).unwrap();
+        let rules = Arc::new(ConversationRules::default());
+        let batch: Vec<Arriving> = (0..6)
+            .map(|i| {
+                let chat = format!("55119999900{:02}@s.whatsapp.net", i % 3);
+                let text = if i == 5 { "skip" } else { "hi" };
+                arriving(
+                    omnihub_test_support::text_message(&format!("C{i}"), &chat, text),
+                    ChatFacts::default(),
+                    &rules,
+                )
+            })
+            .collect();
+        let outcomes = arrive(&db, batch);
+        assert_eq!(
+            outcomes.iter().filter(|o| **o == Arrived::Queued).count(),
+            5,
+            "{outcomes:?}"
+        );
+        let chats = db.chats().list("a", false, 10).unwrap();
+        assert_eq!(chats.len(), 3);
+        for chat in &chats {
+            assert_eq!(chat.state.inbound_count, 2, "{chat:?}");
+        }
+        let skipped: u64 = chats.iter().map(|c| c.state.skipped_count).sum();
+        assert_eq!(skipped, 1);
+        // The next commit reads what this one wrote.
+        arrive(
+            &db,
+            vec![arriving(
+                omnihub_test_support::text_message("C9", "5511999990000@s.whatsapp.net", "again"),
+                ChatFacts::default(),
+                &rules,
+            )],
+        );
+        assert_eq!(
+            db.chats().get("a", "5511999990000").unwrap().state.inbound_count,
+            3
+        );
     }
 
     pub fn admins_pause_and_resume_by_any_address(test_db: &TestDb) {
