@@ -273,6 +273,7 @@ fn play(
         }
         println!();
     }
+    all_answered &= crate::demo_takeover::play(http, (base, ADMIN_KEY, WEBHOOK_SECRET), up)?;
     // The OpenAI-compatible instance's memory, as the admin API shows it.
     let memory: Value = http
         .get(format!("{base}/api/v1/instances/helpdesk/conversations"))

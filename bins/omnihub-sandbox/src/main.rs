@@ -6,6 +6,7 @@ mod bench_overload;
 mod bench_report;
 mod demo;
 mod demo_connect;
+mod demo_takeover;
 mod fake_lifecycle;
 mod fake_protocols;
 mod fakes;

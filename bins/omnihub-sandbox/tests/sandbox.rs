@@ -367,10 +367,18 @@ fn the_demo_runs_by_itself_and_every_message_gets_its_reply() {
     );
     assert_eq!(
         stdout.matches("webhook answered \"accepted\"").count(),
-        7,
+        8,
         "{stdout}"
     );
-    assert_eq!(stdout.matches("← [shop]").count(), 3, "{stdout}");
+    assert_eq!(stdout.matches("← [shop]").count(), 4, "{stdout}");
+    // A person took Ana's chat over from the phone; the keyword gave it back.
+    assert!(
+        stdout.contains("chat paused: typed on the instance's phone")
+            && stdout.contains("not answered: paused")
+            && stdout.contains("paused chat of shop: 5511911110001@s.whatsapp.net (by human")
+            && stdout.contains("chat resumed: the resume keyword"),
+        "{stdout}"
+    );
     // The shop's number was connected: the QR drawn, the fake's phone scanned it.
     assert!(
         stdout.contains("Scan with WhatsApp on the phone") && stdout.contains("████ ▄▄▄▄▄ █"),
