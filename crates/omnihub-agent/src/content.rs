@@ -162,6 +162,26 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_bursts_later_media_read_as_one_line_each() {
+        let mut burst = image_message(None, Some("https://s3.example/a.png"));
+        burst.content.more_media = vec![
+            omnihub_domain::Media {
+                url: Some("https://s3.example/b.ogg".into()),
+                ..Default::default()
+            },
+            omnihub_domain::Media {
+                mime_type: Some("application/pdf".into()),
+                ..Default::default()
+            },
+            omnihub_domain::Media::default(),
+        ];
+        assert_eq!(
+            body_text(&burst),
+            "[image: https://s3.example/a.png]\n[media: https://s3.example/b.ogg]\n[application/pdf]\n[media]\nlook"
+        );
+    }
+
+    #[test]
     fn bubbles_become_paragraphs_and_inner_blank_lines_close_up() {
         assert_eq!(
             join_bubbles(&["Hi!", "", "Line 1\n\nLine 2"]),

@@ -99,14 +99,17 @@ fn skip_reason(
     if rules.ignores(message.content.kind.as_str()) {
         return Some(SkipReason::IgnoredType);
     }
-    let mut addresses = arrival.facts.addresses.clone();
-    addresses.push(message.chat_id.clone());
-    let phone = message.phone.as_deref();
-    if rules.block.iter().any(|e| entry_matches(e, phone, &addresses)) {
-        return Some(SkipReason::Blocked);
-    }
-    if !rules.allow.is_empty() && !rules.allow.iter().any(|e| entry_matches(e, phone, &addresses)) {
-        return Some(SkipReason::NotAllowed);
+    if !rules.block.is_empty() || !rules.allow.is_empty() {
+        // Built only when a list is set: most instances have none, and this runs per message.
+        let mut addresses = arrival.facts.addresses.clone();
+        addresses.push(message.chat_id.clone());
+        let phone = message.phone.as_deref();
+        if rules.block.iter().any(|e| entry_matches(e, phone, &addresses)) {
+            return Some(SkipReason::Blocked);
+        }
+        if !rules.allow.is_empty() && !rules.allow.iter().any(|e| entry_matches(e, phone, &addresses)) {
+            return Some(SkipReason::NotAllowed);
+        }
     }
     if message.is_group() && !group_answers(rules, arrival) {
         return Some(SkipReason::GroupPolicy);

@@ -9,12 +9,10 @@ use diesel::prelude::*;
 use omnihub_domain::{InboundMessage, InstanceName, MessageRecord, MessageStatus};
 
 use crate::arrivals::{Arrived, Arriving};
-
 use crate::changes::{Change, Changed};
 use crate::conn::{write_tx, DbConn};
 use crate::database::with_conn;
-use crate::error::is_unique_violation;
-use crate::message_rows::{MessageRow, NewMessageRow};
+use crate::message_rows::MessageRow;
 use crate::schema::messages::dsl as m;
 use crate::{queues, Database, DbError};
 
@@ -89,19 +87,19 @@ impl<'a> MessageStore<'a> {
         instance: &InstanceName,
         message: &InboundMessage,
     ) -> Result<InsertOutcome, DbError> {
+        // The same path as a batch (the address book, the queue), with the log id read back.
+        let arriving = Arriving::unruled(instance.clone(), message.clone());
         let at = self.db.now_naive();
         with_conn(self.db, |conn| {
             write_tx(conn, |conn| {
-                let arriving = crate::arrivals::Arriving::unruled(instance.clone(), message.clone());
-                let mut book = crate::chat_keys::AddressBook::load(conn, &[&arriving])?;
-                let key = book.key_of(instance.as_str(), message, &arriving.facts);
-                book.save(conn)?;
-                let row = NewMessageRow::new(instance.as_str(), message, &key, at)?;
-                let outcome = insert_row(conn, &row)?;
-                if let InsertOutcome::Accepted(_) = outcome {
-                    queues::enqueue(conn, row.instance_name, row.message_id)?;
+                match crate::arrivals::arrive_in(conn, at, std::slice::from_ref(&arriving))?.first() {
+                    Some(Arrived::Duplicate) | None => Ok(InsertOutcome::Duplicate),
+                    Some(_) => Ok(InsertOutcome::Accepted(id_of(
+                        conn,
+                        instance.as_str(),
+                        &message.message_id,
+                    )?)),
                 }
-                Ok(outcome)
             })
         })
     }
@@ -245,20 +243,11 @@ impl<'a> MessageStore<'a> {
     }
 }
 
-fn insert_row(conn: &mut DbConn, row: &NewMessageRow<'_>) -> Result<InsertOutcome, DbError> {
-    match diesel::insert_into(m::messages).values(row).execute(conn) {
-        Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => return Ok(InsertOutcome::Duplicate),
-        Err(e) => return Err(e.into()),
-    }
-    Ok(InsertOutcome::Accepted(id_of(conn, row)?))
-}
-
 /// The log id of a row just inserted (RETURNING does not compile through MultiConnection).
-fn id_of(conn: &mut DbConn, row: &NewMessageRow<'_>) -> QueryResult<i64> {
+fn id_of(conn: &mut DbConn, instance: &str, message_id: &str) -> QueryResult<i64> {
     m::messages
-        .filter(m::instance_name.eq(row.instance_name))
-        .filter(m::message_id.eq(row.message_id))
+        .filter(m::instance_name.eq(instance))
+        .filter(m::message_id.eq(message_id))
         .select(m::id)
         .first(conn)
 }

@@ -224,4 +224,35 @@ mod tests {
         assert_eq!(body["user"]["email"], serde_json::Value::Null);
         assert_eq!(body["user"]["user_data"]["source"], "whatsapp");
     }
+
+    #[test]
+    fn every_media_item_of_a_debounced_burst_is_forwarded_in_order() {
+        let first = Media {
+            mime_type: Some("image/jpeg".into()),
+            base64: Some("AAAA".into()),
+            ..Media::default()
+        };
+        let second = Media {
+            mime_type: Some("audio/ogg".into()),
+            url: Some("http://s3/voice.ogg".into()),
+            ..Media::default()
+        };
+        let content = MessageContent {
+            kind: MessageKind::Image,
+            text: "one\ntwo".into(),
+            quoted: None,
+            media: Some(first),
+            more_media: vec![second],
+        };
+        let request = AgentRequest::from_message(&message("1@s.whatsapp.net", content), "s".into());
+        let body = serde_json::to_value(&request).unwrap();
+        assert_eq!(body["message_content"], "one\ntwo");
+        assert_eq!(
+            body["media_contents"],
+            serde_json::json!([
+                {"mime_type": "image/jpeg", "data": "AAAA", "alt_text": "one\ntwo"},
+                {"mime_type": "audio/ogg", "media_url": "http://s3/voice.ogg", "alt_text": "one\ntwo"}
+            ])
+        );
+    }
 }
