@@ -70,6 +70,7 @@ pub fn run(cli: Cli, env: &Env, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Pause { name, chat, minutes } => {
             crate::chats::steer(&db, (name, chat), Some(minutes), out, json)?
         }
+        Command::Send(args) => crate::send::run(&db, args, out, json)?,
         Command::Resume { name, chat } => crate::chats::steer(&db, (name, chat), None, out, json)?,
         Command::Conversations { action } => crate::agents::conversations(&db, action, out, json)?,
         Command::TestAgent { name, text } => crate::agents::test_agent(&db, name, &text, out, json)?,

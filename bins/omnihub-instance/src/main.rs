@@ -12,6 +12,7 @@ mod numbers;
 mod qr;
 mod render;
 mod secrets;
+mod send;
 
 use std::process::ExitCode;
 
@@ -110,6 +111,9 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         minutes: Option<u32>,
     },
+    /// Send a text or a file from the instance's number; the running server sends it in the
+    /// chat's order, paced. The chat is paused for takeover_minutes unless --keep-bot.
+    Send(send::SendArgs),
     /// Resume the bot for one chat at once.
     Resume {
         /// The instance name.

@@ -144,6 +144,15 @@ pub(crate) fn start_server(
         "cannot create the bench instance: {}",
         resp.text()?
     );
+    // The benchmark measures the pipeline's capacity, not a number's safe sending pace: its
+    // one instance sends unpaced (the default, 60 a minute, would cap every run at one reply
+    // a second).
+    let resp = http
+        .put(format!("{}/api/v1/instances/sandbox/rules", server.base))
+        .header("x-api-key", "bench-admin-key-0123456789")
+        .json(&json!({"send_per_minute": 0}))
+        .send()?;
+    anyhow::ensure!(resp.status().is_success(), "cannot set the bench instance's rules: {}", resp.text()?);
     std::thread::sleep(Duration::from_secs(1));
     let idle = rss_kib(server.child.id(), "VmRSS:");
     Ok((server, idle))

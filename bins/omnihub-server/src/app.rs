@@ -6,7 +6,7 @@ use actix_web::middleware::{from_fn, NormalizePath, TrailingSlash};
 use actix_web::{web, App, Error};
 
 use crate::extract::{json_config, json_error_pages, query_config, route_not_found};
-use crate::handlers::{agents, chats, instances, lifecycle, messages, ops, webhooks};
+use crate::handlers::{agents, chats, instances, lifecycle, messages, ops, outbound, webhooks};
 use crate::middleware::{observe, require_api_key};
 use crate::state::AppState;
 
@@ -62,12 +62,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/instances/{name}/set-default").post(instances::set_default))
                 .service(web::resource("/instances/{name}/chats").get(chats::list))
                 .service(web::resource("/instances/{name}/chats/{chat}").get(chats::get))
+                .service(web::resource("/instances/{name}/chats/{chat}/messages").get(outbound::conversation))
                 .service(web::resource("/instances/{name}/chats/{chat}/pause").post(chats::pause))
                 .service(web::resource("/instances/{name}/chats/{chat}/resume").post(chats::resume))
                 .service(web::resource("/instances/{name}/connect").post(lifecycle::connect))
                 .service(web::resource("/instances/{name}/conversations").get(agents::list))
                 .service(web::resource("/instances/{name}/conversations/{chat}").delete(agents::reset))
                 .service(web::resource("/instances/{name}/logout").post(lifecycle::logout))
+                .service(web::resource("/instances/{name}/messages/send").post(outbound::send))
                 .service(web::resource("/instances/{name}/restart").post(lifecycle::restart))
                 .service(
                     web::resource("/instances/{name}/rules")

@@ -15,8 +15,11 @@ pub struct MessageResponse {
     pub id: i64,
     /// The omnihub instance.
     pub instance: String,
-    /// Evolution's message id.
+    /// Evolution's message id; `out:…` for messages sent through omnihub.
     pub message_id: String,
+    /// `inbound` (written to the number; the agent answers) or `outbound` (sent from the
+    /// number by a person through omnihub; `sender_name` says how: `api`, `console`, `cli`).
+    pub direction: String,
     /// The JID the reply goes to: where the chat's latest message came from.
     pub chat_id: String,
     /// The chat (one per person, whatever address they wrote from; see `/chats`).
@@ -90,6 +93,7 @@ impl MessageResponse {
             id: r.id,
             instance: r.instance.clone(),
             message_id: r.inbound.message_id.clone(),
+            direction: r.direction.as_str().to_owned(),
             chat_id: r.inbound.chat_id.clone(),
             chat: r.chat_key.clone(),
             author: r.inbound.author.clone(),

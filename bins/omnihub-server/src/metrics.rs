@@ -92,6 +92,8 @@ pub struct Metrics {
     pub connections: crate::metrics_connections::ConnectionMetrics,
     /// Skipped messages and paused chats.
     pub chats: crate::metrics_chats::ChatMetrics,
+    /// Send pacing and outbound messages.
+    pub outbound: crate::metrics_outbound::OutboundMetrics,
 }
 
 fn latency_histogram() -> Histogram {
@@ -182,7 +184,9 @@ impl Metrics {
         let safety = SafetyMetrics::register(&mut registry);
         let connections = crate::metrics_connections::ConnectionMetrics::register(&mut registry);
         let chats = crate::metrics_chats::ChatMetrics::register(&mut registry);
+        let outbound = crate::metrics_outbound::OutboundMetrics::register(&mut registry);
         Self {
+            outbound,
             safety,
             connections,
             chats,

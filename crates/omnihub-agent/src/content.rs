@@ -121,6 +121,7 @@ pub(crate) mod tests {
                 quoted: None,
                 media: None,
                 more_media: Vec::new(),
+                quoted_id: None,
             },
         }
     }

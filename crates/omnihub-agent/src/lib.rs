@@ -20,7 +20,7 @@
 //!     sender_name: Some("Ana".into()),
 //!     phone: Some("14155551234".into()),
 //!     timestamp: None,
-//!     content: MessageContent { kind: MessageKind::Text, text: "Hi".into(), quoted: None, media: None, more_media: Vec::new() },
+//!     content: MessageContent { kind: MessageKind::Text, text: "Hi".into(), quoted: None, media: None, more_media: Vec::new(), quoted_id: None },
 //! };
 //! // What the Automagik module sends for this message.
 //! let request = AgentRequest::from_message(&message, "support_14155551234".into());

@@ -25,6 +25,7 @@ fn message() -> InboundMessage {
             quoted: None,
             media: None,
             more_media: Vec::new(),
+            quoted_id: None,
         },
     }
 }

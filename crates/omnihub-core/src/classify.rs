@@ -90,6 +90,7 @@ mod tests {
             quoted: None,
             media: None,
             more_media: Vec::new(),
+            quoted_id: None,
         })
     }
 

@@ -92,6 +92,7 @@ impl<A: AgentApi, M: MessengerApi> Dispatcher<A, M> {
             apology: config.apology.clone(),
             reply_limits: (config.reply_max_chars, config.reply_max_parts),
             hold_max: config.hold_max,
+            pacer: crate::pacing::Pacer::default(),
         });
         Self {
             db,
@@ -108,6 +109,11 @@ impl<A: AgentApi, M: MessengerApi> Dispatcher<A, M> {
             processor.writes = Writes::Shared(writer);
         }
         self
+    }
+
+    /// The send slots of this dispatcher's numbers.
+    pub(crate) fn pacer(&self) -> crate::pacing::Pacer {
+        self.processor.pacer.clone()
     }
 
     /// Notify this after accepting a message so it is picked up at once.

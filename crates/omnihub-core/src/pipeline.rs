@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use omnihub_db::{Database, Engine};
+use omnihub_db::{Database, Engine, Sent};
+use omnihub_domain::{InstanceName, Outbound};
 use tokio::sync::{watch, Notify};
 
 use crate::config::default_owner;
@@ -34,6 +35,7 @@ struct Inner {
     stop: watch::Sender<Option<Duration>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     max_messages: usize,
+    pacer: crate::pacing::Pacer,
 }
 
 /// A webhook whose instance exists and whose token was checked, before its body is read.
@@ -132,6 +134,27 @@ impl Pipeline {
     /// The database the pipeline works on.
     pub fn database(&self) -> &Database {
         &self.inner.db
+    }
+
+    /// Queues `outbound` for its instance, sent by `sender` (`api`, `console`, …), and wakes
+    /// the dispatcher: it goes out in its chat's order, paced and retried like a reply. The
+    /// same idempotency key twice gives the first message's id and sends once.
+    pub async fn send(&self, instance: &InstanceName, outbound: Outbound, sender: &'static str) -> Result<Sent, CoreError> {
+        let message_id = outbound.message_id(|| uuid::Uuid::new_v4().simple().to_string());
+        let name = instance.clone();
+        let sent = crate::error::blocking(&self.inner.db, move |db| {
+            db.messages().send(&name, &outbound, &message_id, sender)
+        })
+        .await?;
+        if !sent.duplicate {
+            self.inner.wake.notify_one();
+        }
+        Ok(sent)
+    }
+
+    /// Each paced number's sends waiting for a slot in this process.
+    pub fn pacing(&self) -> Vec<crate::PaceState> {
+        self.inner.pacer.states()
     }
 
     /// Wakes the dispatcher (e.g. after messages were queued again by an admin).
@@ -233,6 +256,7 @@ impl<A: AgentApi, M: MessengerApi> PipelineBuilder<A, M> {
         )
         .with_writer(writer.clone());
         let wake = dispatcher.waker();
+        let pacer = dispatcher.pacer();
         let (stop, stopped) = watch::channel(None);
         // Its own runtime, apart from whatever serves HTTP: a burst of webhooks never starves
         // the dispatcher and a slow agent never starves the webhooks.
@@ -280,6 +304,7 @@ impl<A: AgentApi, M: MessengerApi> PipelineBuilder<A, M> {
                 stop,
                 thread: Mutex::new(Some(thread)),
                 max_messages: config.webhook_max_messages,
+                pacer,
             }),
         })
     }

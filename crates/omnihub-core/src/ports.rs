@@ -5,7 +5,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use omnihub_agent::{AgentBackends, AgentError};
-use omnihub_domain::{AgentReply, AgentTurn, InstanceConfig};
+use omnihub_domain::{AgentReply, AgentTurn, InstanceConfig, MessageContent};
 use omnihub_evolution::{EvolutionClient, EvolutionError, EvolutionTarget, Presence};
 
 /// Asks an instance's agent to answer one turn of a conversation, in whatever protocol the
@@ -36,6 +36,23 @@ pub trait MessengerApi: Send + Sync + 'static {
         chat: &str,
         text: &str,
     ) -> impl Future<Output = Result<(), EvolutionError>> + Send;
+
+    /// Sends what a person wrote through omnihub to `chat`: a text (perhaps quoting a message
+    /// by `quoted_id`) or media with its caption. The default sends texts without their quote
+    /// and refuses media; [`EvolutionClient`] sends both.
+    fn send_content(
+        &self,
+        instance: &InstanceConfig,
+        chat: &str,
+        content: &MessageContent,
+    ) -> impl Future<Output = Result<(), EvolutionError>> + Send {
+        async move {
+            if content.media.is_some() {
+                return Err(EvolutionError::Request("this messenger cannot send media".into()));
+            }
+            self.send_text(instance, chat, &content.text).await
+        }
+    }
 
     /// Shows "typing…" in `chat` for a moment.
     fn send_typing(
@@ -76,6 +93,15 @@ impl MessengerApi for EvolutionClient {
         text: &str,
     ) -> Result<(), EvolutionError> {
         EvolutionClient::send_text(self, target(instance)?, chat, text).await
+    }
+
+    async fn send_content(
+        &self,
+        instance: &InstanceConfig,
+        chat: &str,
+        content: &MessageContent,
+    ) -> Result<(), EvolutionError> {
+        EvolutionClient::send_content(self, target(instance)?, chat, content).await
     }
 
     async fn send_typing(&self, instance: &InstanceConfig, chat: &str) -> Result<(), EvolutionError> {

@@ -2,11 +2,11 @@
 //! record every step; retry transient failures, fail permanent ones with an apology.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use omnihub_db::{Change, Database};
 use omnihub_domain::hygiene::redact;
-use omnihub_domain::{Answer, MessageRecord, MessageStatus, Stage};
+use omnihub_domain::{Answer, Direction, MessageRecord, MessageStatus, Stage};
 use tracing::Instrument;
 
 use crate::error::CoreError;
@@ -14,7 +14,6 @@ use crate::events::PipelineEvents;
 use crate::log_writer::Writes;
 use crate::ports::{AgentApi, MessengerApi};
 use crate::process_agent::Preloaded;
-use crate::split::{split_reply, MAX_PART_CHARS};
 use crate::{InstanceCache, RetryPolicy};
 
 /// Recorded when the agent answered with nothing to send.
@@ -35,6 +34,8 @@ pub(crate) struct Processor<A, M> {
     pub reply_limits: (usize, usize),
     /// Longest a reply waits for its number to be connected.
     pub hold_max: Duration,
+    /// Send slots per number (`send_per_minute`).
+    pub pacer: crate::pacing::Pacer,
 }
 
 /// How a stage ended when it did not succeed.
@@ -50,6 +51,8 @@ pub(crate) enum Stop {
     Fail { stage: Stage, error: String },
     /// The number is not connected: the reply waits (see [`crate::hold`]).
     Hold { reason: String },
+    /// The number has no send slot for `after` (see [`crate::pacing`]): the message waits.
+    Pace { after: Duration },
     /// The lease was lost or the database failed: another attempt will pick it up.
     Abandon(CoreError),
 }
@@ -135,6 +138,11 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
                 self.fail(&record, stage, error).await
             }
             Err(Stop::Hold { reason }) => self.hold(&record, reason).await,
+            Err(Stop::Pace { after }) => {
+                tracing::debug!(wait_ms = after.as_millis() as u64, "no send slot yet; the message waits for its number's pace");
+                let (owner, delay) = (self.owner.clone(), after);
+                self.step(Change::Pace { id, owner, delay }).await.map(drop)
+            }
             // The database refused to store this message's state for its content: retrying
             // cannot help, so it fails with the reason (and the apology).
             Err(Stop::Abandon(CoreError::Db(err))) if err.is_refused() => {
@@ -177,7 +185,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
                 stage,
                 error: clean(error),
             },
-            other @ (Stop::Abandon(_) | Stop::Hold { .. }) => other,
+            other @ (Stop::Abandon(_) | Stop::Hold { .. } | Stop::Pace { .. }) => other,
         }
     }
 
@@ -197,6 +205,9 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
                 ),
             });
         }
+        if record.direction == Direction::Outbound {
+            return self.send_outbound(&instance, record).await;
+        }
         let reply = match &record.reply {
             // Stored by an earlier attempt: never ask the agent twice. Zero parts means there
             // was nothing to send.
@@ -212,42 +223,10 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
         if let Some(hold) = self.hold_check(&instance).await? {
             return Err(hold);
         }
-        let parts = split_reply(&reply, MAX_PART_CHARS);
-        let total = u32::try_from(parts.len()).unwrap_or(u32::MAX);
-        for (index, part) in parts.iter().enumerate().skip(record.parts_sent as usize) {
-            let started = Instant::now();
-            let sent = self
-                .messenger
-                .send_text(&instance, &record.inbound.chat_id, part)
-                .await;
-            self.events
-                .evolution_call(started.elapsed().as_secs_f64(), sent.is_ok());
-            match sent {
-                // The last part: recorded together with the completion (one write).
-                Ok(()) if index + 1 == parts.len() => {
-                    return self.complete_sent(record.id, total).await;
-                }
-                Ok(()) => {
-                    let done = u32::try_from(index + 1).unwrap_or(total);
-                    let (id, owner, lease) = (record.id, self.owner.clone(), self.lease);
-                    let change = Change::PartSent {
-                        id,
-                        owner,
-                        parts_sent: done,
-                        lease,
-                    };
-                    self.fenced(id, change).await?;
-                }
-                Err(e @ omnihub_evolution::EvolutionError::NotActivated { .. }) => {
-                    return Err(self.not_activated(&instance, &e).await);
-                }
-                Err(e) => return Err(Stop::upstream(Stage::Evolution, e.is_transient(), &e)),
-            }
-        }
-        self.complete(record.id, None).await
+        self.send_parts(&instance, record, &reply).await
     }
 
-    async fn complete(&self, id: i64, outcome: Option<String>) -> Result<(), Stop> {
+    pub(crate) async fn complete(&self, id: i64, outcome: Option<String>) -> Result<(), Stop> {
         let owner = self.owner.clone();
         let change = Change::Complete {
             id,
@@ -261,7 +240,7 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
     }
 
     /// Done, with all `parts` sent (the last one just now).
-    async fn complete_sent(&self, id: i64, parts: u32) -> Result<(), Stop> {
+    pub(crate) async fn complete_sent(&self, id: i64, parts: u32) -> Result<(), Stop> {
         let owner = self.owner.clone();
         let change = Change::Complete {
             id,
@@ -300,7 +279,8 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             .cache
             .connection(&record.instance)
             .is_some_and(|c| c.state.holds_replies());
-        if stage == Stage::Config || disconnected {
+        // A person's own message that failed is theirs to resend: no apology to the chat.
+        if stage == Stage::Config || disconnected || record.direction == Direction::Outbound {
             return Ok(());
         }
         let (Some(apology), Some(instance)) = (&self.apology, self.cache.get(&record.instance)) else {

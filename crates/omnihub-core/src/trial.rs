@@ -62,6 +62,7 @@ pub async fn try_agent<A: AgentApi>(
             quoted: None,
             media: None,
             more_media: Vec::new(),
+            quoted_id: None,
         },
     };
     let session = format!("{}_trial-{stamp}", instance.name);

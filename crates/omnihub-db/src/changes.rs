@@ -87,6 +87,16 @@ pub enum Change {
         /// Why it waits.
         reason: String,
     },
+    /// `id` waits `delay` for its number's next send slot (pacing); the claim's attempt is
+    /// given back.
+    Pace {
+        /// Log id.
+        id: i64,
+        /// Lease owner.
+        owner: String,
+        /// Until the slot.
+        delay: Duration,
+    },
     /// `id` failed for good.
     Fail {
         /// Log id.
@@ -187,6 +197,7 @@ fn apply_one(conn: &mut DbConn, at: chrono::NaiveDateTime, change: &Change) -> R
             delay,
             reason,
         } => applied(step::hold(conn, at, *id, owner, *delay, reason)),
+        Change::Pace { id, owner, delay } => applied(step::pace(conn, at, *id, owner, *delay)),
         Change::Fail {
             id,
             owner,

@@ -138,14 +138,14 @@ impl<'a> ChatStore<'a> {
     }
 }
 
-fn not_found(chat: &str) -> DbError {
+pub(crate) fn not_found(chat: &str) -> DbError {
     DbError::NotFound {
         entity: "chat",
         key: chat.to_owned(),
     }
 }
 
-fn find(conn: &mut DbConn, instance: &str, key: &str) -> Result<Option<ChatRow>, DbError> {
+pub(crate) fn find(conn: &mut DbConn, instance: &str, key: &str) -> Result<Option<ChatRow>, DbError> {
     Ok(c::chats
         .find((instance, key))
         .select(ChatRow::as_select())
@@ -154,7 +154,7 @@ fn find(conn: &mut DbConn, instance: &str, key: &str) -> Result<Option<ChatRow>,
 }
 
 /// The chat key `chat` names: a key itself, or the chat of a known address; else the address.
-fn resolve(conn: &mut DbConn, instance: &str, chat: &str) -> Result<String, DbError> {
+pub(crate) fn resolve(conn: &mut DbConn, instance: &str, chat: &str) -> Result<String, DbError> {
     let address = chat_address(chat);
     if find(conn, instance, &address)?.is_some() {
         return Ok(address);

@@ -51,6 +51,7 @@ mod message_lease;
 mod message_rows;
 mod messages;
 mod migrations;
+mod outbox;
 mod queues;
 mod readiness;
 mod rows;
@@ -69,5 +70,6 @@ pub use database::{embedded_migration_versions, Database, PoolOptions, PoolState
 pub use error::DbError;
 pub use instances::{DeleteOutcome, InstanceStore};
 pub use messages::{ClaimRequest, InsertOutcome, MessageFilter, MessageStore};
+pub use outbox::Sent;
 pub use transfer::{copy_database, CopyReport};
 pub use url::{DatabaseUrl, Engine, DEFAULT_SQLITE_PATH};

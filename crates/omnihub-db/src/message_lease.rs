@@ -133,6 +133,26 @@ pub(crate) fn complete(
     Ok(applied)
 }
 
+/// Back to the queue until the number may send again (`delay`): the claim's attempt is given
+/// back and nothing is recorded as an error, since nothing failed.
+pub(crate) fn pace(conn: &mut DbConn, at: NaiveDateTime, id: i64, owner: &str, delay: Duration) -> QueryResult<bool> {
+    let due = later(at, delay);
+    let paced = held!(id, owner)
+        .set((
+            released(),
+            m::next_attempt_at.eq(due),
+            m::attempts.eq(diesel::dsl::sql::<diesel::sql_types::Integer>(
+                "CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END",
+            )),
+        ))
+        .execute(conn)?
+        == 1;
+    if paced {
+        queues::reschedule(conn, &[id], due)?;
+    }
+    Ok(paced)
+}
+
 /// Back to the queue until `delay` has passed, keeping the error; the chat is due then.
 pub(crate) fn retry_later(
     conn: &mut DbConn,

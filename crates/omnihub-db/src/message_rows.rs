@@ -39,6 +39,7 @@ pub(crate) struct MessageRow {
     pub held_since: Option<NaiveDateTime>,
     pub chat_key: String,
     pub skip_reason: Option<String>,
+    pub direction: String,
 }
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
@@ -76,6 +77,10 @@ impl TryFrom<MessageRow> for MessageRecord {
             .map(str::parse)
             .transpose()
             .map_err(|_| corrupt(format!("unknown skip reason {:?}", row.skip_reason)))?;
+        let direction = row
+            .direction
+            .parse()
+            .map_err(|_| corrupt(format!("unknown direction {}", row.direction)))?;
         Ok(Self {
             id: row.id,
             instance: row.instance_name,
@@ -107,6 +112,7 @@ impl TryFrom<MessageRow> for MessageRecord {
             sent_at: row.sent_at.map(utc),
             finished_at: row.finished_at.map(utc),
             held_since: row.held_since.map(utc),
+            direction,
         })
     }
 }
@@ -129,6 +135,7 @@ pub(crate) struct NewMessageRow<'a> {
     pub chat_key: &'a str,
     pub skip_reason: Option<&'static str>,
     pub finished_at: Option<NaiveDateTime>,
+    pub direction: &'static str,
 }
 
 impl<'a> NewMessageRow<'a> {
@@ -154,6 +161,7 @@ impl<'a> NewMessageRow<'a> {
             chat_key,
             skip_reason: None,
             finished_at: None,
+            direction: omnihub_domain::Direction::Inbound.as_str(),
         })
     }
 

@@ -52,6 +52,7 @@ diesel::table! {
         held_since -> Nullable<Timestamp>,
         chat_key -> Text,
         skip_reason -> Nullable<Text>,
+        direction -> Text,
     }
 }
 

@@ -53,6 +53,7 @@ struct CopiedMessage {
     finished_at: Option<chrono::NaiveDateTime>,
     chat_key: String,
     skip_reason: Option<String>,
+    direction: String,
 }
 
 impl From<MessageRow> for CopiedMessage {
@@ -88,6 +89,7 @@ impl From<MessageRow> for CopiedMessage {
             finished_at: r.finished_at,
             chat_key: r.chat_key,
             skip_reason: r.skip_reason,
+            direction: r.direction,
         }
     }
 }

@@ -102,6 +102,9 @@ impl KeywordTrigger {
     }
 }
 
+/// Sends per minute of a number whose rules do not say.
+pub const DEFAULT_SEND_PER_MINUTE: u32 = 60;
+
 /// The conversation rules of one instance. [`Default`] is what an instance without rules
 /// does: answer everyone, groups only when mentioned, pause 30 minutes on a takeover.
 #[derive(Debug, Clone)]
@@ -124,6 +127,9 @@ pub struct ConversationRules {
     pub resume_keyword: Option<String>,
     /// Most answered messages per chat and minute (0: no limit).
     pub max_per_minute: u32,
+    /// Most messages the instance's number sends per minute, replies and outbound alike
+    /// (0: not paced). WhatsApp bans numbers that send in bursts.
+    pub send_per_minute: u32,
     /// Message types never forwarded (`MessageKind` spellings and `reaction`).
     pub ignore_types: Vec<String>,
     /// The instance's own number, for group mentions when Evolution has not reported it.
@@ -142,6 +148,7 @@ impl Default for ConversationRules {
             takeover_minutes: 30,
             resume_keyword: None,
             max_per_minute: 0,
+            send_per_minute: DEFAULT_SEND_PER_MINUTE,
             ignore_types: vec!["reaction".into(), "sticker".into()],
             own_number: None,
         }
@@ -177,6 +184,7 @@ impl ConversationRules {
         map.insert("takeover_minutes".into(), Value::from(self.takeover_minutes));
         map.insert("resume_keyword".into(), Value::from(self.resume_keyword.clone()));
         map.insert("max_per_minute".into(), Value::from(self.max_per_minute));
+        map.insert("send_per_minute".into(), Value::from(self.send_per_minute));
         map.insert("ignore_types".into(), Value::from(self.ignore_types.clone()));
         map.insert("own_number".into(), Value::from(self.own_number.clone()));
         Value::Object(map)

@@ -38,6 +38,7 @@ pub mod hygiene;
 mod instance;
 mod message;
 mod name;
+mod outbound;
 mod record;
 pub mod rules;
 mod secret;
@@ -54,7 +55,7 @@ pub use chat::{
     Decide, PauseCause, SkipReason, Verdict,
 };
 pub use chat_rules::{
-    entry_matches, ConversationRules, GroupPolicy, KeywordTrigger, Trigger, TriggerOperator, IGNORABLE_TYPES,
+    entry_matches, ConversationRules, DEFAULT_SEND_PER_MINUTE, GroupPolicy, KeywordTrigger, Trigger, TriggerOperator, IGNORABLE_TYPES,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connection::{disconnect_reason, Connection, ConnectionReport, ConnectionState};
@@ -66,6 +67,7 @@ pub use instance::{
 pub use message::{
     phone_from_jid, session_name, sessions_for_chat, InboundMessage, Media, MessageContent, MessageKind,
 };
+pub use outbound::{Direction, Outbound, MAX_BASE64_CHARS, MAX_TEXT_CHARS};
 pub use name::{parse_session_prefix, InstanceName, PathName, INSTANCE_NAME_MAX};
 pub use record::{MessageRecord, MessageStatus, Stage};
 pub use secret::Secret;

@@ -96,6 +96,9 @@ pub struct MessageContent {
     /// Media of the later messages of a debounced burst, in order (the first is `media`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub more_media: Vec<Media>,
+    /// The WhatsApp id of the message this one quotes (messages sent through omnihub).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quoted_id: Option<String>,
 }
 
 impl MessageContent {
@@ -227,6 +230,7 @@ pub fn sessions_for_chat(instance: &str, session_id_prefix: Option<&str>, chat: 
             quoted: None,
             media: None,
             more_media: Vec::new(),
+            quoted_id: None,
         },
     };
     let derived = session_name(instance, session_id_prefix, &message);
@@ -266,6 +270,7 @@ mod tests {
                 quoted: None,
                 media: None,
                 more_media: Vec::new(),
+                quoted_id: None,
             },
         }
     }

@@ -166,6 +166,9 @@ pub struct MessageRecord {
     /// Since when its reply waits for the number to be connected again (see
     /// [`crate::ConnectionState::holds_replies`]); `None` when it is not held.
     pub held_since: Option<DateTime<Utc>>,
+    /// Whether it was written to the number (answered by the agent) or sent from it by a
+    /// person through omnihub (`inbound.content` is then what is sent, to `inbound.chat_id`).
+    pub direction: crate::Direction,
 }
 
 impl MessageRecord {

@@ -84,7 +84,7 @@ impl EvolutionClient {
         self.post(target, &["chat", "sendPresence"], &body).await
     }
 
-    async fn post(
+    pub(crate) async fn post(
         &self,
         target: EvolutionTarget<'_>,
         path: &[&str],

@@ -117,6 +117,7 @@ pub fn extract(data: &Value) -> Content {
             quoted: quoted.clone(),
             media,
             more_media: Vec::new(),
+            quoted_id: None,
         })
     };
 

@@ -25,6 +25,7 @@ mod content;
 mod error;
 mod events;
 mod lifecycle;
+mod outbound;
 mod webhook;
 
 pub use answers::{ConnectAnswer, RemoteInstance, RemoteWebhook};
@@ -33,4 +34,5 @@ pub use content::{extract, Content, MAX_TEXT_CHARS};
 pub use error::EvolutionError;
 pub use events::{parse_lifecycle, LifecycleEvent};
 pub use lifecycle::{EvolutionServer, WebhookSettings, WEBHOOK_EVENTS};
+pub use outbound::content_request;
 pub use webhook::{normalise_event, parse_envelope, parse_upserts, Envelope, Upsert};

@@ -222,6 +222,7 @@ pub fn text_message(id: &str, chat: &str, text: &str) -> omnihub_domain::Inbound
             quoted: None,
             media: None,
             more_media: Vec::new(),
+            quoted_id: None,
         },
     }
 }

@@ -6,4 +6,5 @@ pub mod instances;
 pub mod lifecycle;
 pub mod messages;
 pub mod ops;
+pub mod outbound;
 pub mod webhooks;

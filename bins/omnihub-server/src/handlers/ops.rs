@@ -84,6 +84,14 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         Ok((skipped, paused)) => state.metrics().chats.set(&instances, &skipped, &paused),
         Err(err) => tracing::warn!(error = %err, "skipped and paused counts unavailable for this scrape"),
     }
+    let unsent = state.db(|db| db.messages().outbound_backlog()).await;
+    if let Err(err) = &unsent {
+        tracing::warn!(error = %err, "outbound counts unavailable for this scrape");
+    }
+    state
+        .metrics()
+        .outbound
+        .set(&instances, &state.pipeline().pacing(), unsent.as_deref().ok());
     match state.db(|db| Ok((db.messages().backlog()?, db.now()))).await {
         Ok((backlog, now)) => state.metrics().set_backlog(&instances, &backlog, now),
         Err(err) => tracing::warn!(error = %err, "backlog unavailable for this scrape"),

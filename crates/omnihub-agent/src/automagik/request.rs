@@ -174,6 +174,7 @@ mod tests {
             quoted: quoted.map(Into::into),
             media: None,
             more_media: Vec::new(),
+            quoted_id: None,
         }
     }
 
@@ -213,6 +214,7 @@ mod tests {
             quoted: None,
             media: Some(media),
             more_media: Vec::new(),
+            quoted_id: None,
         };
         let request = AgentRequest::from_message(&message("1@s.whatsapp.net", content), "s".into());
         let body = serde_json::to_value(&request).unwrap();
@@ -243,6 +245,7 @@ mod tests {
             quoted: None,
             media: Some(first),
             more_media: vec![second],
+            quoted_id: None,
         };
         let request = AgentRequest::from_message(&message("1@s.whatsapp.net", content), "s".into());
         let body = serde_json::to_value(&request).unwrap();

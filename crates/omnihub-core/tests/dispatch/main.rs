@@ -68,6 +68,7 @@ pub(crate) fn text_message(id: &str, chat: &str, text: &str) -> InboundMessage {
             quoted: None,
             media: None,
             more_media: Vec::new(),
+            quoted_id: None,
         },
     }
 }

@@ -37,13 +37,14 @@ pub(super) fn rules_from_json(value: &Value) -> Result<ConversationRules, Domain
             "takeover_minutes" => rules.takeover_minutes = number("takeover_minutes", value, MAX_MINUTES)?,
             "resume_keyword" => rules.resume_keyword = word("resume_keyword", value, 64)?,
             "max_per_minute" => rules.max_per_minute = number("max_per_minute", value, 10_000)?,
+            "send_per_minute" => rules.send_per_minute = number("send_per_minute", value, 6_000)?,
             "ignore_types" => rules.ignore_types = ignore_types(value)?,
             "own_number" => rules.own_number = own_number(value)?,
             other => {
                 return Err(DomainError::invalid(
                     "rules",
                     format!(
-                        "{other:?} is not a rule (rules: allow, block, groups, trigger, debounce_ms, debounce_max_ms, takeover_minutes, resume_keyword, max_per_minute, ignore_types, own_number)"
+                        "{other:?} is not a rule (rules: allow, block, groups, trigger, debounce_ms, debounce_max_ms, takeover_minutes, resume_keyword, max_per_minute, send_per_minute, ignore_types, own_number)"
                     ),
                 ))
             }

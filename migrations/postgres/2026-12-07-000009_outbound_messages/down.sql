@@ -1,0 +1,2 @@
+DELETE FROM messages WHERE direction = 'outbound';
+ALTER TABLE messages DROP COLUMN direction;
