@@ -20,6 +20,9 @@ run:
 ## The whole test suite: SQLite always; PostgreSQL when OMNIHUB_TEST_POSTGRES_URL is set. Then
 ## the embedding example runs, as another Rust program would run the pipeline.
 test:
+	@if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then \
+		echo "== chromium or chromium-driver is not installed: the console's browser test is SKIPPED (apt-get install chromium chromium-driver)"; \
+	fi
 	@if [ -n "$$OMNIHUB_TEST_POSTGRES_URL" ]; then \
 		echo "== Running the SQLite and PostgreSQL test suites"; \
 		$(CARGO) test --workspace --locked; \

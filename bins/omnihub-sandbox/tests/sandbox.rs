@@ -308,6 +308,16 @@ fn load_counts_every_reply_against_the_real_server() {
         .unwrap()
         .status()
         .is_success());
+    // 300 replies in under a minute: the load test measures the pipeline, not a number's
+    // safe pace (60 a minute by default), so this one sends unpaced.
+    assert!(c
+        .put(format!("{base}/api/v1/instances/sandbox/rules"))
+        .header("x-api-key", "sandbox-admin-key-0123")
+        .json(&json!({"send_per_minute": 0}))
+        .send()
+        .unwrap()
+        .status()
+        .is_success());
     let output = Command::new(SANDBOX)
         .args([
             "load",

@@ -40,7 +40,8 @@ pub fn app(
 /// Every route, sorted by path.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // Resources (not bare routes) so a wrong method is a 405, not a 404.
-    cfg.service(web::resource("/health").get(ops::health))
+    cfg.configure(crate::console::routes)
+        .service(web::resource("/health").get(ops::health))
         .service(web::resource("/metrics").get(ops::metrics))
         .service(web::resource("/ready").get(ops::ready))
         .service(

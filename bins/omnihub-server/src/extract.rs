@@ -104,7 +104,8 @@ fn to_json_error<B: MessageBody>(res: ServiceResponse<B>) -> actix_web::Result<E
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        // The console's error pages are HTML on purpose.
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     if is_json {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

@@ -27,6 +27,7 @@
 mod app;
 pub mod body;
 pub mod config;
+pub mod console;
 pub mod dto;
 pub mod dto_agents;
 pub mod dto_chats;

@@ -25,6 +25,7 @@ pub struct AppState {
     agent: Option<AgentBackends>,
     reply_limits: (usize, usize),
     lifecycle: Option<Lifecycle>,
+    public_https: bool,
 }
 
 /// How webhook bodies are read: the per-body limits and the budget they share.
@@ -94,6 +95,7 @@ impl AppState {
                 PipelineConfig::default().reply_max_parts,
             ),
             lifecycle: None,
+            public_https: false,
         }
         .with_lifecycle(None, std::time::Duration::from_secs(15))
     }
@@ -105,6 +107,7 @@ impl AppState {
         public_url: Option<omnihub_domain::HttpUrl>,
         timeout: std::time::Duration,
     ) -> Self {
+        self.public_https = public_url.as_ref().is_some_and(|u| u.as_str().starts_with("https://"));
         self.lifecycle = omnihub_evolution::EvolutionClient::new(timeout)
             .ok()
             .map(|client| {
@@ -114,6 +117,12 @@ impl AppState {
                 )
             });
         self
+    }
+
+    /// Whether omnihub is reached over https (`OMNIHUB_PUBLIC_URL`): console cookies are
+    /// then `Secure`.
+    pub fn public_url_is_https(&self) -> bool {
+        self.public_https
     }
 
     /// Manages numbers on Evolution.

@@ -54,18 +54,26 @@ impl Pacer {
         let tolerance = spacing * (burst - 1);
         let mut all = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let slots = all.entry(instance.to_owned()).or_default();
+        // A message put off before holds its slot: it goes when that comes, never twice.
+        if let Some(&slot) = slots.waiting.get(&id) {
+            if slot <= now {
+                slots.waiting.remove(&id);
+                return Ok(());
+            }
+            return Err(wait(slot, now));
+        }
         let next = slots.next.map_or(now, |next| next.max(now));
         let earliest = next - tolerance;
-        if earliest > now {
-            slots.paced_total += 1;
-            slots.waiting.insert(id, earliest);
-            return Err((earliest - now).to_std().unwrap_or(Duration::from_millis(1)));
-        }
         slots.next = Some(next + spacing);
-        slots.waiting.remove(&id);
-        let forget = chrono::Duration::from_std(FORGET_AFTER).unwrap_or_default();
-        slots.waiting.retain(|_, slot| *slot + forget > now);
-        Ok(())
+        if earliest <= now {
+            let forget = chrono::Duration::from_std(FORGET_AFTER).unwrap_or_default();
+            slots.waiting.retain(|_, slot| *slot + forget > now);
+            return Ok(());
+        }
+        // Put off: the slot is reserved for this message, so the waiting ones go in turn.
+        slots.paced_total += 1;
+        slots.waiting.insert(id, earliest);
+        Err(wait(earliest, now))
     }
 
     /// Every paced instance's state.
@@ -82,6 +90,10 @@ impl Pacer {
         states.sort_by(|a, b| a.instance.cmp(&b.instance));
         states
     }
+}
+
+fn wait(slot: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
+    (slot - now).to_std().unwrap_or(Duration::from_millis(1)).max(Duration::from_millis(1))
 }
 
 #[cfg(test)]
@@ -105,7 +117,22 @@ mod tests {
         assert_eq!(pacer.take("shop", 11, 60, at(1000)), Err(Duration::from_secs(1)));
         assert_eq!(pacer.take("shop", 11, 60, at(2000)), Ok(()));
         let state = &pacer.states()[0];
-        assert_eq!((state.waiting, state.paced_total), (0, 3));
+        assert_eq!((state.waiting, state.paced_total), (0, 2));
+    }
+
+    #[test]
+    fn messages_put_off_go_in_turn() {
+        let pacer = Pacer::default();
+        for id in 0..10 {
+            assert!(pacer.take("shop", id, 60, at(0)).is_ok());
+        }
+        assert_eq!(pacer.take("shop", 10, 60, at(0)), Err(Duration::from_secs(1)));
+        assert_eq!(pacer.take("shop", 11, 60, at(0)), Err(Duration::from_secs(2)));
+        assert_eq!(pacer.take("shop", 11, 60, at(1000)), Err(Duration::from_secs(1)), "11 keeps its later slot");
+        assert_eq!(pacer.take("shop", 10, 60, at(1000)), Ok(()));
+        assert_eq!(pacer.take("shop", 12, 60, at(1000)), Err(Duration::from_secs(2)));
+        assert_eq!(pacer.take("shop", 11, 60, at(2000)), Ok(()));
+        assert_eq!(pacer.states()[0].waiting, 1);
     }
 
     #[test]

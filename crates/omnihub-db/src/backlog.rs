@@ -47,3 +47,49 @@ impl MessageStore<'_> {
         })
     }
 }
+
+/// One instance's message counts, as the console's cards show them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activity {
+    /// The instance.
+    pub instance: String,
+    /// Messages queued or processing.
+    pub unfinished: i64,
+    /// Messages that failed.
+    pub failed: i64,
+    /// When the latest message (either direction) was stored.
+    pub last_at: Option<DateTime<Utc>>,
+}
+
+impl MessageStore<'_> {
+    /// Every instance's unfinished and failed counts and latest message (one scan of the log).
+    pub fn activity(&self) -> Result<Vec<Activity>, DbError> {
+        use diesel::dsl::{max, sql};
+        use diesel::sql_types::BigInt;
+        with_conn(self.db(), |conn| {
+            let count_of = |statuses: &str| {
+                sql::<BigInt>(&format!(
+                    "COALESCE(SUM(CASE WHEN status IN ({statuses}) THEN 1 ELSE 0 END), 0)"
+                ))
+            };
+            let rows: Vec<(String, i64, i64, Option<NaiveDateTime>)> = m::messages
+                .group_by(m::instance_name)
+                .select((
+                    m::instance_name,
+                    count_of("'queued', 'processing'"),
+                    count_of("'failed'"),
+                    max(m::received_at),
+                ))
+                .load(conn)?;
+            Ok(rows
+                .into_iter()
+                .map(|(instance, unfinished, failed, last)| Activity {
+                    instance,
+                    unfinished,
+                    failed,
+                    last_at: last.map(|t| Utc.from_utc_datetime(&t)),
+                })
+                .collect())
+        })
+    }
+}

@@ -190,6 +190,11 @@ impl Database {
         crate::MessageStore::new(self)
     }
 
+    /// The admin console's signed-in sessions.
+    pub fn console_sessions(&self) -> crate::ConsoleSessionStore<'_> {
+        crate::ConsoleSessionStore::new(self)
+    }
+
     /// Each instance's WhatsApp connection as Evolution last reported it.
     pub fn connections(&self) -> crate::ConnectionStore<'_> {
         crate::ConnectionStore::new(self)

@@ -116,6 +116,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    console_sessions (token_hash) {
+        token_hash -> Text,
+        csrf -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     chats,
     chat_aliases,

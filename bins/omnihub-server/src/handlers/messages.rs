@@ -29,43 +29,7 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<MessageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(invalid(
-            "limit",
-            format!("invalid limit: must be from 1 to {MAX_LIMIT}"),
-        ));
-    }
-    let status = match query.status.as_deref() {
-        None => None,
-        Some(text) => Some(text.parse::<MessageStatus>().map_err(|_| {
-            invalid(
-                "status",
-                "invalid status: must be queued, processing, done, failed or skipped".into(),
-            )
-        })?),
-    };
-    let since = match query.since.as_deref() {
-        None => None,
-        Some(text) => Some(
-            DateTime::parse_from_rfc3339(text)
-                .map_err(|_| {
-                    invalid(
-                        "since",
-                        "invalid since: must be an ISO-8601 time such as 2026-11-28T00:00:00Z".into(),
-                    )
-                })?
-                .with_timezone(&Utc),
-        ),
-    };
-    let filter = MessageFilter {
-        instance: query.instance,
-        chat: query.chat,
-        status,
-        since,
-        limit,
-    };
+    let filter = filter_of(query.into_inner())?;
     let records = state.db(move |db| db.messages().list(&filter)).await?;
     let body: Vec<MessageResponse> = records
         .into_iter()
@@ -107,7 +71,48 @@ pub async fn retry(state: web::Data<AppState>, id: web::Path<String>) -> Result<
     Ok(HttpResponse::Ok().json(MessageResponse::from_record(record, false)))
 }
 
-fn parse_id(text: &str) -> Result<i64, ApiError> {
+/// The log filter a query asks for, each bad value refused with its field.
+pub(crate) fn filter_of(query: MessageQuery) -> Result<MessageFilter, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(invalid(
+            "limit",
+            format!("invalid limit: must be from 1 to {MAX_LIMIT}"),
+        ));
+    }
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(text) => Some(text.parse::<MessageStatus>().map_err(|_| {
+            invalid(
+                "status",
+                "invalid status: must be queued, processing, done, failed or skipped".into(),
+            )
+        })?),
+    };
+    let since = match query.since.as_deref() {
+        None => None,
+        Some(text) => Some(
+            DateTime::parse_from_rfc3339(text)
+                .map_err(|_| {
+                    invalid(
+                        "since",
+                        "invalid since: must be an ISO-8601 time such as 2026-11-28T00:00:00Z".into(),
+                    )
+                })?
+                .with_timezone(&Utc),
+        ),
+    };
+    let filter = MessageFilter {
+        instance: query.instance,
+        chat: query.chat,
+        status,
+        since,
+        limit,
+    };
+    Ok(filter)
+}
+
+pub(crate) fn parse_id(text: &str) -> Result<i64, ApiError> {
     text.parse::<i64>()
         .map_err(|_| ApiError::NotFound(format!("message '{text}' not found")))
 }

@@ -51,6 +51,11 @@ pub fn create_instance(
     server
         .send(Req::admin("POST", "/api/v1/instances").json(&body))
         .expect(201, None);
+    // Most scenarios push many replies through one number at once; pacing (60 a minute by
+    // default) is tested on its own (outbound_api.rs), so these numbers send unpaced.
+    server
+        .send(Req::admin("PUT", format!("/api/v1/instances/{name}/rules")).json(&serde_json::json!({"send_per_minute": 0})))
+        .expect(200, None);
 }
 
 /// POSTs a webhook body to `path`.

@@ -16,11 +16,14 @@ mod agent_admin;
 mod agent_kinds;
 mod agent_restarts;
 mod binary;
+mod console_browser;
+mod console_http;
 mod flow;
 mod hardening_limits;
 mod hardening_ops;
 mod hardening_upstreams;
 mod numbers;
+mod outbound_api;
 mod pipeline;
 mod pipeline_faults;
 mod readiness;
@@ -28,6 +31,7 @@ mod replicas;
 mod rules_api;
 mod scenarios;
 mod support;
+mod webdriver;
 
 /// For each scenario, four tests: `{in_process,binary}::{sqlite,postgres}::NAME`.
 macro_rules! suite {

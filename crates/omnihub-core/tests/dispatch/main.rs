@@ -52,6 +52,12 @@ pub(crate) fn add_instance(db: &Database, name: &str, with_evolution: bool) {
     db.instances()
         .create(&instance.input().validate().unwrap())
         .unwrap();
+    // These scenarios test claiming and ordering, many sends a second: their numbers are not
+    // paced (pacing has its own tests in tests/pipeline/pacing.rs).
+    let unpaced = omnihub_domain::ConversationRules::from_json(&serde_json::json!({"send_per_minute": 0})).unwrap();
+    db.chats()
+        .set_rules(&omnihub_domain::InstanceName::parse(name).unwrap(), &unpaced)
+        .unwrap();
 }
 
 pub(crate) fn text_message(id: &str, chat: &str, text: &str) -> InboundMessage {

@@ -11,6 +11,7 @@ mod held;
 mod ingest;
 mod lifecycle;
 mod lifecycle_errors;
+mod pacing;
 mod poison;
 mod rules;
 mod timing;

@@ -357,6 +357,7 @@ mod upgrade {
     fn existing_sessions_keep_their_names_across_the_upgrade(test_db: &TestDb) {
         let db = open(test_db);
         db.instances().create(&new_instance("a")).unwrap();
+        assert!(db.revert_last_migration().unwrap().contains("000009"));
         assert!(db.revert_last_migration().unwrap().contains("000008"));
         let row = |id: &str, chat: &str, author: &str, phone: &str, status: &str| {
             format!(
