@@ -47,6 +47,7 @@ mod middleware;
 pub mod openapi;
 mod openapi_agents;
 mod openapi_contract;
+mod openapi_outbound;
 mod openapi_rules;
 pub mod pipeline_config;
 pub mod proxy;

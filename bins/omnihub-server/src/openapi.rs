@@ -12,7 +12,8 @@ use crate::dto_lifecycle::{
 };
 use crate::dto_messages::{MessageDetail, MessageResponse};
 use crate::error::ErrorBody;
-use crate::dto_outbound::{ChatMessagesResponse, SendMediaDoc, SendRequestDoc, SentResponse};
+use crate::dto_outbound::{ChatMessagesResponse, SentResponse};
+use crate::openapi_outbound::SendRequestDoc;
 use crate::handlers::{agents, chats, instances, lifecycle, messages, ops, outbound};
 use crate::openapi_contract::Contract;
 use crate::openapi_rules::RulesDoc;
@@ -52,7 +53,7 @@ use crate::openapi_rules::RulesDoc;
         messages::retry,
         ops::openapi,
     ),
-    components(schemas(InstanceResponse, CreateInstanceRequest, UpdateInstanceRequest, ErrorBody, MessageResponse, MessageDetail, ConversationResponse, TestAgentRequest, TestAgentResponse, ConnectRequest, ConnectResponse, QrCode, StatusResponse, WebhookSyncResponse, DiscoveredResponse, ConnectionResponse, RulesDoc, ChatResponse, PauseRequest, SendRequestDoc, SendMediaDoc, SentResponse, ChatMessagesResponse)),
+    components(schemas(InstanceResponse, CreateInstanceRequest, UpdateInstanceRequest, ErrorBody, MessageResponse, MessageDetail, ConversationResponse, TestAgentRequest, TestAgentResponse, ConnectRequest, ConnectResponse, QrCode, StatusResponse, WebhookSyncResponse, DiscoveredResponse, ConnectionResponse, RulesDoc, ChatResponse, PauseRequest, SendRequestDoc, SentResponse, ChatMessagesResponse)),
     modifiers(&SecuritySchemes, &Contract),
     tags(
         (name = "instances", description = "WhatsApp numbers bound to agents"),

@@ -46,6 +46,7 @@ fn schema_json() -> Value {
             "takeover_minutes": whole(525_600, "How long a message typed on the phone pauses the chat (0: until resumed)"),
             "resume_keyword": word(),
             "max_per_minute": whole(10_000, "Most answered messages per chat and minute (0: no limit)"),
+            "send_per_minute": whole(6_000, "Most messages the number sends per minute, replies and outbound alike (0: not paced; default 60)"),
             "ignore_types": {"type": "array", "items": {"type": "string", "enum": IGNORABLE_TYPES}},
             "own_number": {"type": ["string", "null"], "minLength": OWN_NUMBER.min_chars, "maxLength": OWN_NUMBER.max_chars, "pattern": OWN_NUMBER.pattern}
         }

@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 
 use crate::dto_chats::ChatResponse;
 use crate::dto_messages::MessageResponse;
-use crate::dto_outbound::{ConversationQuery, ChatMessagesResponse, SendRequestDoc, SentResponse};
+use crate::dto_outbound::{ChatMessagesResponse, ConversationQuery, SentResponse};
+use crate::openapi_outbound::SendRequestDoc;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonObject;
 use crate::handlers::instances::path_name;
