@@ -70,15 +70,28 @@ pub fn run(db: &Database, args: SendArgs, out: &mut impl Write, json: bool) -> a
     let sent = db.messages().send(&name, &outbound, &message_id, "cli")?;
     let paused = sent.chat.state.is_paused(db.now());
     if json {
-        let answer = json!({ "id": sent.id, "duplicate": sent.duplicate, "chat": sent.chat.key, "paused": paused });
+        let answer =
+            json!({ "id": sent.id, "duplicate": sent.duplicate, "chat": sent.chat.key, "paused": paused });
         return Ok(write_json(out, &answer)?);
     }
-    let what = if sent.duplicate { "was already queued as" } else { "queued as" };
+    let what = if sent.duplicate {
+        "was already queued as"
+    } else {
+        "queued as"
+    };
     writeln!(out, "Message to {} {what} message #{}.", sent.chat.key, sent.id)?;
     if paused && !args.keep_bot {
-        writeln!(out, "The bot is paused for this chat (resume it with: omnihub-instance resume {name} {}).", sent.chat.key)?;
+        writeln!(
+            out,
+            "The bot is paused for this chat (resume it with: omnihub-instance resume {name} {}).",
+            sent.chat.key
+        )?;
     }
-    writeln!(out, "The running omnihub-server sends it; follow it with: omnihub-instance messages show {}", sent.id)?;
+    writeln!(
+        out,
+        "The running omnihub-server sends it; follow it with: omnihub-instance messages show {}",
+        sent.id
+    )?;
     Ok(())
 }
 

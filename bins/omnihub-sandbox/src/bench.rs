@@ -152,7 +152,11 @@ pub(crate) fn start_server(
         .header("x-api-key", "bench-admin-key-0123456789")
         .json(&json!({"send_per_minute": 0}))
         .send()?;
-    anyhow::ensure!(resp.status().is_success(), "cannot set the bench instance's rules: {}", resp.text()?);
+    anyhow::ensure!(
+        resp.status().is_success(),
+        "cannot set the bench instance's rules: {}",
+        resp.text()?
+    );
     std::thread::sleep(Duration::from_secs(1));
     let idle = rss_kib(server.child.id(), "VmRSS:");
     Ok((server, idle))

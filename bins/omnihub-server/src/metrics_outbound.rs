@@ -47,7 +47,10 @@ impl OutboundMetrics {
     /// listed instance shows, 0 when it has none.
     pub fn set(&self, instances: &[String], states: &[PaceState], unsent: Option<&[(String, i64)]>) {
         self.waiting.clear();
-        let mut seen = self.paced_seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut seen = self
+            .paced_seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for instance in instances {
             let labels = InstanceLabels {
                 instance: instance.clone(),

@@ -11,11 +11,11 @@ use crate::dto_lifecycle::{
     WebhookSyncResponse,
 };
 use crate::dto_messages::{MessageDetail, MessageResponse};
-use crate::error::ErrorBody;
 use crate::dto_outbound::{ChatMessagesResponse, SentResponse};
-use crate::openapi_outbound::SendRequestDoc;
+use crate::error::ErrorBody;
 use crate::handlers::{agents, chats, instances, lifecycle, messages, ops, outbound};
 use crate::openapi_contract::Contract;
+use crate::openapi_outbound::SendRequestDoc;
 use crate::openapi_rules::RulesDoc;
 
 /// The admin API under `/api/v1`.

@@ -81,7 +81,12 @@ mod tests {
         assert_eq!(schema["properties"]["to"]["pattern"], CHAT.pattern);
         let url = regex_lite::Regex::new(HTTP_URL).unwrap();
         let base64 = regex_lite::Regex::new(BASE64).unwrap();
-        for (text, ok) in [("https://cdn.example.com/a.pdf", true), ("http://a", true), ("ftp://a.b", false), ("http://1.2.3.4.5", false)] {
+        for (text, ok) in [
+            ("https://cdn.example.com/a.pdf", true),
+            ("http://a", true),
+            ("ftp://a.b", false),
+            ("http://1.2.3.4.5", false),
+        ] {
             assert_eq!(url.is_match(text), ok, "{text}");
             let body = json!({"to": "5511999990000", "media": {"url": text, "mimetype": "image/png"}});
             assert_eq!(omnihub_domain::Outbound::from_json(&body).is_ok(), ok, "{text}");

@@ -107,7 +107,9 @@ impl AppState {
         public_url: Option<omnihub_domain::HttpUrl>,
         timeout: std::time::Duration,
     ) -> Self {
-        self.public_https = public_url.as_ref().is_some_and(|u| u.as_str().starts_with("https://"));
+        self.public_https = public_url
+            .as_ref()
+            .is_some_and(|u| u.as_str().starts_with("https://"));
         self.lifecycle = omnihub_evolution::EvolutionClient::new(timeout)
             .ok()
             .map(|client| {

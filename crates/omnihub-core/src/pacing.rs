@@ -45,14 +45,23 @@ pub(crate) struct Pacer {
 impl Pacer {
     /// Takes a send slot for message `id` of `instance` at `now`, or says how long until the
     /// next one. `per_minute` 0 is not paced.
-    pub(crate) fn take(&self, instance: &str, id: i64, per_minute: u32, now: DateTime<Utc>) -> Result<(), Duration> {
+    pub(crate) fn take(
+        &self,
+        instance: &str,
+        id: i64,
+        per_minute: u32,
+        now: DateTime<Utc>,
+    ) -> Result<(), Duration> {
         if per_minute == 0 {
             return Ok(());
         }
         let spacing = chrono::Duration::microseconds(60_000_000 / i64::from(per_minute));
         let burst = i32::try_from(per_minute.div_ceil(6)).unwrap_or(i32::MAX);
         let tolerance = spacing * (burst - 1);
-        let mut all = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut all = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let slots = all.entry(instance.to_owned()).or_default();
         // A message put off before holds its slot: it goes when that comes, never twice.
         if let Some(&slot) = slots.waiting.get(&id) {
@@ -78,7 +87,10 @@ impl Pacer {
 
     /// Every paced instance's state.
     pub(crate) fn states(&self) -> Vec<PaceState> {
-        let all = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let all = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut states: Vec<PaceState> = all
             .iter()
             .map(|(instance, slots)| PaceState {
@@ -93,7 +105,10 @@ impl Pacer {
 }
 
 fn wait(slot: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
-    (slot - now).to_std().unwrap_or(Duration::from_millis(1)).max(Duration::from_millis(1))
+    (slot - now)
+        .to_std()
+        .unwrap_or(Duration::from_millis(1))
+        .max(Duration::from_millis(1))
 }
 
 #[cfg(test)]
@@ -108,7 +123,11 @@ mod tests {
     fn sixty_a_minute_lets_ten_go_at_once_then_one_a_second() {
         let pacer = Pacer::default();
         for id in 0..10 {
-            assert_eq!(pacer.take("shop", id, 60, at(0)), Ok(()), "send {id} of the burst");
+            assert_eq!(
+                pacer.take("shop", id, 60, at(0)),
+                Ok(()),
+                "send {id} of the burst"
+            );
         }
         assert_eq!(pacer.take("shop", 10, 60, at(0)), Err(Duration::from_secs(1)));
         assert_eq!(pacer.take("shop", 10, 60, at(999)), Err(Duration::from_millis(1)));
@@ -128,7 +147,11 @@ mod tests {
         }
         assert_eq!(pacer.take("shop", 10, 60, at(0)), Err(Duration::from_secs(1)));
         assert_eq!(pacer.take("shop", 11, 60, at(0)), Err(Duration::from_secs(2)));
-        assert_eq!(pacer.take("shop", 11, 60, at(1000)), Err(Duration::from_secs(1)), "11 keeps its later slot");
+        assert_eq!(
+            pacer.take("shop", 11, 60, at(1000)),
+            Err(Duration::from_secs(1)),
+            "11 keeps its later slot"
+        );
         assert_eq!(pacer.take("shop", 10, 60, at(1000)), Ok(()));
         assert_eq!(pacer.take("shop", 12, 60, at(1000)), Err(Duration::from_secs(2)));
         assert_eq!(pacer.take("shop", 11, 60, at(2000)), Ok(()));

@@ -139,7 +139,12 @@ impl Pipeline {
     /// Queues `outbound` for its instance, sent by `sender` (`api`, `console`, …), and wakes
     /// the dispatcher: it goes out in its chat's order, paced and retried like a reply. The
     /// same idempotency key twice gives the first message's id and sends once.
-    pub async fn send(&self, instance: &InstanceName, outbound: Outbound, sender: &'static str) -> Result<Sent, CoreError> {
+    pub async fn send(
+        &self,
+        instance: &InstanceName,
+        outbound: Outbound,
+        sender: &'static str,
+    ) -> Result<Sent, CoreError> {
         let message_id = outbound.message_id(|| uuid::Uuid::new_v4().simple().to_string());
         let name = instance.clone();
         let sent = crate::error::blocking(&self.inner.db, move |db| {

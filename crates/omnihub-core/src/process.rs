@@ -139,7 +139,10 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
             }
             Err(Stop::Hold { reason }) => self.hold(&record, reason).await,
             Err(Stop::Pace { after }) => {
-                tracing::debug!(wait_ms = after.as_millis() as u64, "no send slot yet; the message waits for its number's pace");
+                tracing::debug!(
+                    wait_ms = after.as_millis() as u64,
+                    "no send slot yet; the message waits for its number's pace"
+                );
                 let (owner, delay) = (self.owner.clone(), after);
                 self.step(Change::Pace { id, owner, delay }).await.map(drop)
             }

@@ -13,7 +13,12 @@ use crate::split::{split_reply, MAX_PART_CHARS};
 
 impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
     /// Sends the parts of `reply` that `record` has not sent yet, recording each.
-    pub(crate) async fn send_parts(&self, instance: &InstanceConfig, record: &MessageRecord, reply: &str) -> Result<(), Stop> {
+    pub(crate) async fn send_parts(
+        &self,
+        instance: &InstanceConfig,
+        record: &MessageRecord,
+        reply: &str,
+    ) -> Result<(), Stop> {
         let parts = split_reply(reply, MAX_PART_CHARS);
         let total = u32::try_from(parts.len()).unwrap_or(u32::MAX);
         for (index, part) in parts.iter().enumerate().skip(record.parts_sent as usize) {
@@ -48,7 +53,11 @@ impl<A: AgentApi, M: MessengerApi> Processor<A, M> {
     }
 
     /// Sends a person's message (text, or media with its caption) as one WhatsApp message.
-    pub(crate) async fn send_outbound(&self, instance: &InstanceConfig, record: &MessageRecord) -> Result<(), Stop> {
+    pub(crate) async fn send_outbound(
+        &self,
+        instance: &InstanceConfig,
+        record: &MessageRecord,
+    ) -> Result<(), Stop> {
         if let Some(hold) = self.hold_check(instance).await? {
             return Err(hold);
         }

@@ -135,7 +135,13 @@ pub(crate) fn complete(
 
 /// Back to the queue until the number may send again (`delay`): the claim's attempt is given
 /// back and nothing is recorded as an error, since nothing failed.
-pub(crate) fn pace(conn: &mut DbConn, at: NaiveDateTime, id: i64, owner: &str, delay: Duration) -> QueryResult<bool> {
+pub(crate) fn pace(
+    conn: &mut DbConn,
+    at: NaiveDateTime,
+    id: i64,
+    owner: &str,
+    delay: Duration,
+) -> QueryResult<bool> {
     let due = later(at, delay);
     let paced = held!(id, owner)
         .set((

@@ -101,7 +101,12 @@ impl MessageStore<'_> {
     /// One chat's conversation, both directions, oldest first: the newest `limit` messages
     /// (inbound with the agent's replies, outbound, skipped with their reasons). The chat is
     /// named by its key, any address of the person or a phone number.
-    pub fn conversation(&self, instance: &str, chat: &str, limit: i64) -> Result<(Chat, Vec<MessageRecord>), DbError> {
+    pub fn conversation(
+        &self,
+        instance: &str,
+        chat: &str,
+        limit: i64,
+    ) -> Result<(Chat, Vec<MessageRecord>), DbError> {
         with_conn(self.db(), |conn| {
             let key = resolve(conn, instance, chat)?;
             let found = find(conn, instance, &key)?.ok_or_else(|| not_found(chat))?;
@@ -126,7 +131,9 @@ impl MessageStore<'_> {
         with_conn(self.db(), |conn| {
             Ok(m::messages
                 .filter(m::direction.eq(Direction::Outbound.as_str()))
-                .filter(m::status.eq_any([MessageStatus::Queued.as_str(), MessageStatus::Processing.as_str()]))
+                .filter(
+                    m::status.eq_any([MessageStatus::Queued.as_str(), MessageStatus::Processing.as_str()]),
+                )
                 .group_by(m::instance_name)
                 .select((m::instance_name, diesel::dsl::count_star()))
                 .load(conn)?)

@@ -55,7 +55,8 @@ pub use chat::{
     Decide, PauseCause, SkipReason, Verdict,
 };
 pub use chat_rules::{
-    entry_matches, ConversationRules, DEFAULT_SEND_PER_MINUTE, GroupPolicy, KeywordTrigger, Trigger, TriggerOperator, IGNORABLE_TYPES,
+    entry_matches, ConversationRules, GroupPolicy, KeywordTrigger, Trigger, TriggerOperator,
+    DEFAULT_SEND_PER_MINUTE, IGNORABLE_TYPES,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connection::{disconnect_reason, Connection, ConnectionReport, ConnectionState};
@@ -67,8 +68,8 @@ pub use instance::{
 pub use message::{
     phone_from_jid, session_name, sessions_for_chat, InboundMessage, Media, MessageContent, MessageKind,
 };
-pub use outbound::{Direction, Outbound, MAX_BASE64_CHARS, MAX_TEXT_CHARS};
 pub use name::{parse_session_prefix, InstanceName, PathName, INSTANCE_NAME_MAX};
+pub use outbound::{Direction, Outbound, MAX_BASE64_CHARS, MAX_TEXT_CHARS};
 pub use record::{MessageRecord, MessageStatus, Stage};
 pub use secret::Secret;
 pub use seed::{seed_instance_from_env, SEED_INSTANCE_NAME, SEED_VARIABLES};

@@ -76,7 +76,16 @@ impl Outbound {
             return Err(DomainError::invalid("body", "must be a JSON object"));
         };
         for key in map.keys() {
-            if !["to", "text", "media", "quoted_message_id", "idempotency_key", "keep_bot"].contains(&key.as_str()) {
+            if ![
+                "to",
+                "text",
+                "media",
+                "quoted_message_id",
+                "idempotency_key",
+                "keep_bot",
+            ]
+            .contains(&key.as_str())
+            {
                 return Err(DomainError::invalid(
                     "body",
                     format!("{key:?} is not a field (fields: to, text, media, quoted_message_id, idempotency_key, keep_bot)"),
@@ -100,9 +109,12 @@ impl Outbound {
         };
         let Some((kind, media, caption)) = media else {
             if text.trim().is_empty() {
-                return Err(DomainError::missing("text", "is required (and not blank) when there is no media"));
+                return Err(DomainError::missing(
+                    "text",
+                    "is required (and not blank) when there is no media",
+                ));
             }
-            return Ok(Self::build(map, to, MessageKind::Text, text, None)?);
+            return Self::build(map, to, MessageKind::Text, text, None);
         };
         let text = caption.unwrap_or(text);
         Self::build(map, to, kind, text, Some(media))
@@ -147,12 +159,17 @@ impl Outbound {
     }
 }
 
-fn optional_text(map: &Map<String, Value>, field: &'static str, max: usize) -> Result<Option<String>, DomainError> {
+fn optional_text(
+    map: &Map<String, Value>,
+    field: &'static str,
+    max: usize,
+) -> Result<Option<String>, DomainError> {
     match map.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) if text.chars().count() > max => {
-            Err(DomainError::invalid(field, format!("must be at most {max} characters")))
-        }
+        Some(Value::String(text)) if text.chars().count() > max => Err(DomainError::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        )),
         Some(Value::String(text)) if text.contains('\0') => {
             Err(DomainError::invalid(field, "must not contain NUL characters"))
         }
@@ -173,7 +190,9 @@ fn optional_word(field: &'static str, value: Option<&Value>) -> Result<Option<St
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(word)) => {
             let fits = (1..=MAX_KEY_CHARS).contains(&word.len())
-                && word.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
+                && word
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
             fits.then(|| Some(word.clone())).ok_or_else(bad)
         }
         Some(_) => Err(bad()),
@@ -183,7 +202,10 @@ fn optional_word(field: &'static str, value: Option<&Value>) -> Result<Option<St
 /// The media object: its kind (from the MIME type), the media and its caption.
 fn media(value: &Value) -> Result<(MessageKind, Media, Option<String>), DomainError> {
     let Value::Object(map) = value else {
-        return Err(DomainError::invalid("media", "must be an object with url or base64, and mimetype"));
+        return Err(DomainError::invalid(
+            "media",
+            "must be an object with url or base64, and mimetype",
+        ));
     };
     for key in map.keys() {
         if !["url", "base64", "mimetype", "filename", "caption"].contains(&key.as_str()) {
@@ -193,30 +215,54 @@ fn media(value: &Value) -> Result<(MessageKind, Media, Option<String>), DomainEr
             ));
         }
     }
-    let url = optional_text(map, "url", 2048).map_err(|_| DomainError::invalid("media.url", "must be an http(s) URL"))?;
+    let url = optional_text(map, "url", 2048)
+        .map_err(|_| DomainError::invalid("media.url", "must be an http(s) URL"))?;
     if let Some(url) = &url {
-        let parsed = url::Url::parse(url).map_err(|_| DomainError::invalid("media.url", "must be an http(s) URL"))?;
+        let parsed =
+            url::Url::parse(url).map_err(|_| DomainError::invalid("media.url", "must be an http(s) URL"))?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
             return Err(DomainError::invalid("media.url", "must be an http(s) URL"));
         }
     }
-    let base64 = optional_text(map, "base64", MAX_BASE64_CHARS)
-        .map_err(|_| DomainError::invalid("media.base64", format!("must be base64 of at most {MAX_BASE64_CHARS} characters")))?;
+    let base64 = optional_text(map, "base64", MAX_BASE64_CHARS).map_err(|_| {
+        DomainError::invalid(
+            "media.base64",
+            format!("must be base64 of at most {MAX_BASE64_CHARS} characters"),
+        )
+    })?;
     if let Some(data) = &base64 {
         let valid = !data.is_empty()
             && data.len() % 4 == 0
-            && data.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b));
+            && data
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b));
         if !valid {
-            return Err(DomainError::invalid("media.base64", "must be standard base64 (no data: prefix)"));
+            return Err(DomainError::invalid(
+                "media.base64",
+                "must be standard base64 (no data: prefix)",
+            ));
         }
     }
     if url.is_some() == base64.is_some() {
-        return Err(DomainError::invalid("media", "must have exactly one of url and base64"));
+        return Err(DomainError::invalid(
+            "media",
+            "must have exactly one of url and base64",
+        ));
     }
     let mime_type = match map.get("mimetype") {
         Some(Value::String(mime)) if is_mime(mime) => mime.to_ascii_lowercase(),
-        Some(_) => return Err(DomainError::invalid("media.mimetype", "must be a MIME type such as image/jpeg")),
-        None => return Err(DomainError::missing("media.mimetype", "is required, e.g. image/jpeg")),
+        Some(_) => {
+            return Err(DomainError::invalid(
+                "media.mimetype",
+                "must be a MIME type such as image/jpeg",
+            ))
+        }
+        None => {
+            return Err(DomainError::missing(
+                "media.mimetype",
+                "is required, e.g. image/jpeg",
+            ))
+        }
     };
     let kind = match mime_type.split('/').next() {
         Some("image") => MessageKind::Image,
@@ -224,9 +270,14 @@ fn media(value: &Value) -> Result<(MessageKind, Media, Option<String>), DomainEr
         Some("audio") => MessageKind::Audio,
         _ => MessageKind::Document,
     };
-    let file_name = optional_text(map, "filename", 255).map_err(|_| DomainError::invalid("media.filename", "must be a string of at most 255 characters"))?;
-    let caption = optional_text(map, "caption", MAX_TEXT_CHARS)
-        .map_err(|_| DomainError::invalid("media.caption", format!("must be a string of at most {MAX_TEXT_CHARS} characters")))?;
+    let file_name = optional_text(map, "filename", 255)
+        .map_err(|_| DomainError::invalid("media.filename", "must be a string of at most 255 characters"))?;
+    let caption = optional_text(map, "caption", MAX_TEXT_CHARS).map_err(|_| {
+        DomainError::invalid(
+            "media.caption",
+            format!("must be a string of at most {MAX_TEXT_CHARS} characters"),
+        )
+    })?;
     let media = Media {
         mime_type: Some(mime_type),
         base64,
@@ -238,7 +289,12 @@ fn media(value: &Value) -> Result<(MessageKind, Media, Option<String>), DomainEr
 }
 
 fn is_mime(mime: &str) -> bool {
-    let token = |s: &str| !s.is_empty() && s.len() <= 100 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b));
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 100
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+    };
     matches!(mime.split_once('/'), Some((kind, sub)) if token(kind) && token(sub))
 }
 

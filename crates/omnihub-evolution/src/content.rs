@@ -8,6 +8,10 @@ pub const MAX_TEXT_CHARS: usize = 65_536;
 
 /// The content of one upsert, before the decision to answer it.
 #[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per parsed upsert, moved into the message at once: boxing would add an allocation to every message for nothing"
+)]
 pub enum Content {
     /// Something an agent can answer.
     Message(MessageContent),

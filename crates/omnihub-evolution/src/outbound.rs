@@ -23,7 +23,10 @@ impl EvolutionClient {
 }
 
 /// The endpoint and body that send `content` to `number`.
-pub fn content_request(number: &str, content: &MessageContent) -> Result<(&'static str, Value), EvolutionError> {
+pub fn content_request(
+    number: &str,
+    content: &MessageContent,
+) -> Result<(&'static str, Value), EvolutionError> {
     let mut body = Map::new();
     body.insert("number".into(), json!(number));
     let path = match &content.media {
@@ -32,11 +35,9 @@ pub fn content_request(number: &str, content: &MessageContent) -> Result<(&'stat
             "sendText"
         }
         Some(media) => {
-            let data = media
-                .url
-                .as_deref()
-                .or(media.base64.as_deref())
-                .ok_or_else(|| EvolutionError::Request("the media has neither a URL nor base64 data".into()))?;
+            let data = media.url.as_deref().or(media.base64.as_deref()).ok_or_else(|| {
+                EvolutionError::Request("the media has neither a URL nor base64 data".into())
+            })?;
             let mediatype = match content.kind {
                 MessageKind::Image | MessageKind::Sticker => "image",
                 MessageKind::Video => "video",
@@ -69,7 +70,12 @@ mod tests {
 
     use super::*;
 
-    fn content(kind: MessageKind, text: &str, media: Option<Media>, quoted_id: Option<&str>) -> MessageContent {
+    fn content(
+        kind: MessageKind,
+        text: &str,
+        media: Option<Media>,
+        quoted_id: Option<&str>,
+    ) -> MessageContent {
         MessageContent {
             kind,
             text: text.into(),
@@ -82,8 +88,11 @@ mod tests {
 
     #[test]
     fn a_text_quoting_a_message() {
-        let (path, body) =
-            content_request("5511@s.whatsapp.net", &content(MessageKind::Text, "Olá", None, Some("3EB0"))).expect("ok");
+        let (path, body) = content_request(
+            "5511@s.whatsapp.net",
+            &content(MessageKind::Text, "Olá", None, Some("3EB0")),
+        )
+        .expect("ok");
         assert_eq!(path, "sendText");
         assert_eq!(
             body,
@@ -99,8 +108,11 @@ mod tests {
             file_name: Some("a.pdf".into()),
             ..Media::default()
         };
-        let (path, body) =
-            content_request("5511@s.whatsapp.net", &content(MessageKind::Document, "invoice", Some(pdf), None)).expect("ok");
+        let (path, body) = content_request(
+            "5511@s.whatsapp.net",
+            &content(MessageKind::Document, "invoice", Some(pdf), None),
+        )
+        .expect("ok");
         assert_eq!(path, "sendMedia");
         assert_eq!(
             body,
@@ -112,11 +124,16 @@ mod tests {
             mime_type: Some("image/png".into()),
             ..Media::default()
         };
-        let (_, body) = content_request("g@g.us", &content(MessageKind::Image, "", Some(png), None)).expect("ok");
+        let (_, body) =
+            content_request("g@g.us", &content(MessageKind::Image, "", Some(png), None)).expect("ok");
         assert_eq!(
             body,
             json!({"number": "g@g.us", "mediatype": "image", "mimetype": "image/png", "media": "aGk="})
         );
-        assert!(content_request("g@g.us", &content(MessageKind::Image, "", Some(Media::default()), None)).is_err());
+        assert!(content_request(
+            "g@g.us",
+            &content(MessageKind::Image, "", Some(Media::default()), None)
+        )
+        .is_err());
     }
 }

@@ -93,3 +93,4 @@ mod lifecycle;
 mod numbers;
 mod output;
 mod safety;
+mod send;

@@ -52,7 +52,10 @@ pub async fn list(
             Ok((db.chats().list(name.as_str(), false, 1000)?, db.now()))
         })
         .await?;
-    let needle: String = search.chars().filter(|c| !c.is_whitespace() && *c != '+').collect();
+    let needle: String = search
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '+')
+        .collect();
     let mut lines: Vec<(bool, ChatLine)> = chats
         .into_iter()
         .map(|chat| ChatResponse::at(chat, now))
@@ -62,8 +65,18 @@ pub async fn list(
                 link: format!("/admin/instances/{shown}/chats/{}", segment(&chat.chat)),
                 paused: chat.paused,
                 paused_by: chat.paused_by.clone().unwrap_or_default(),
-                last: chat.last_inbound_at.clone().unwrap_or_default().chars().take(19).collect::<String>().replace('T', " "),
-                counts: format!("{} in · {} answered · {} skipped", chat.inbound_count, chat.answered_count, chat.skipped_count),
+                last: chat
+                    .last_inbound_at
+                    .clone()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(19)
+                    .collect::<String>()
+                    .replace('T', " "),
+                counts: format!(
+                    "{} in · {} answered · {} skipped",
+                    chat.inbound_count, chat.answered_count, chat.skipped_count
+                ),
                 key: chat.chat,
             };
             (line.paused, line)
@@ -124,7 +137,9 @@ pub async fn conversation(
                 (Some(reason), _, _) => format!("skipped: {reason}"),
                 // A message answered after a retry keeps its last error in the log; the
                 // conversation shows errors only while they matter.
-                (_, Some(error), _) if m.status != "done" => format!("{}: {error}", m.error_stage.clone().unwrap_or_default()),
+                (_, Some(error), _) if m.status != "done" => {
+                    format!("{}: {error}", m.error_stage.clone().unwrap_or_default())
+                }
                 (_, _, Some(outcome)) => outcome.clone(),
                 _ if m.parts_total > 1 => format!("{} of {} parts sent", m.parts_sent, m.parts_total),
                 _ => String::new(),
@@ -136,7 +151,12 @@ pub async fn conversation(
                 text: detail.map(|d| d.text.clone()).unwrap_or_default(),
                 reply: detail.and_then(|d| d.reply.clone()).unwrap_or_default(),
                 failed: m.status == "failed",
-                at: m.received_at.chars().take(19).collect::<String>().replace('T', " "),
+                at: m
+                    .received_at
+                    .chars()
+                    .take(19)
+                    .collect::<String>()
+                    .replace('T', " "),
                 status: m.status,
                 note,
             }
@@ -144,7 +164,10 @@ pub async fn conversation(
         .collect();
     let chat = found.chat;
     let paused_note = match (&chat.paused_by, &chat.paused_until) {
-        (Some(by), Some(until)) => format!("paused by {by} until {}", until.chars().take(19).collect::<String>().replace('T', " ")),
+        (Some(by), Some(until)) => format!(
+            "paused by {by} until {}",
+            until.chars().take(19).collect::<String>().replace('T', " ")
+        ),
         (Some(by), None) => format!("paused by {by} until resumed"),
         _ => String::new(),
     };
@@ -211,7 +234,9 @@ pub async fn act(
                 .map_err(ApiError::from)?;
             send_as(&state, &name, outbound, "console").await?;
         }
-        other => return Err(ApiError::NotFound(format!("no chat action {other:?} (pause, resume, send)")).into()),
+        other => {
+            return Err(ApiError::NotFound(format!("no chat action {other:?} (pause, resume, send)")).into())
+        }
     }
     Ok(see_other(&back))
 }

@@ -37,7 +37,11 @@ struct Shown {
 
 impl QrMemo {
     fn get(&self, name: &str) -> Option<Shown> {
-        self.codes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(name).cloned()
+        self.codes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+            .cloned()
     }
 
     fn put(&self, name: &str, qr: Option<String>, pairing: Option<String>) {
@@ -53,7 +57,10 @@ impl QrMemo {
     }
 
     fn forget(&self, name: &str) {
-        self.codes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(name);
+        self.codes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(name);
     }
 }
 
@@ -104,7 +111,10 @@ async fn live(state: &AppState, memo: &QrMemo, instance: &InstanceConfig) -> Res
     if current == Some(ConnectionState::Open) {
         memo.forget(&name);
         shown = None;
-    } else if shown.as_ref().is_some_and(|s| s.at.elapsed() >= QR_REFRESH && s.pairing.is_none()) {
+    } else if shown
+        .as_ref()
+        .is_some_and(|s| s.at.elapsed() >= QR_REFRESH && s.pairing.is_none())
+    {
         if let Ok(fresh) = state.lifecycle()?.connect(instance, None).await {
             memo.put(&name, fresh.qr_code, fresh.pairing_code);
             shown = memo.get(&name);
@@ -112,7 +122,9 @@ async fn live(state: &AppState, memo: &QrMemo, instance: &InstanceConfig) -> Res
     }
     let qr_code = shown.as_ref().and_then(|s| s.qr.clone()).unwrap_or_default();
     Ok(LiveState {
-        qr_svg: qr_svg(&qr_code).filter(|_| !qr_code.is_empty()).unwrap_or_default(),
+        qr_svg: qr_svg(&qr_code)
+            .filter(|_| !qr_code.is_empty())
+            .unwrap_or_default(),
         qr_code,
         pairing: shown.and_then(|s| s.pairing).unwrap_or_default(),
         state: current.map_or("unknown", ConnectionState::as_str).to_owned(),
@@ -169,7 +181,11 @@ pub async fn start(
             field: Some("number".into()),
             message,
         })?;
-    let connected = state.lifecycle()?.connect(&instance, number.as_deref()).await.map_err(ApiError::from)?;
+    let connected = state
+        .lifecycle()?
+        .connect(&instance, number.as_deref())
+        .await
+        .map_err(ApiError::from)?;
     state.admin_write(|_| Ok(())).await?;
     memo.put(instance.name.as_str(), connected.qr_code, connected.pairing_code);
     Ok(see_other(&format!("/admin/instances/{}/connect", instance.name)))
@@ -202,9 +218,17 @@ pub async fn action(
             let webhook = lifecycle.sync_webhook(&instance).await.map_err(ApiError::from)?;
             format!("Webhook synced: {}", webhook.as_str())
         }
-        other => return Err(ApiError::NotFound(format!("no action {other:?} (restart, logout, sync)")).into()),
+        other => {
+            return Err(ApiError::NotFound(format!("no action {other:?} (restart, logout, sync)")).into())
+        }
     };
     state.admin_write(|_| Ok(())).await?;
-    let done: String = done.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '+' }).collect();
-    Ok(see_other(&format!("/admin/instances/{}/connect?done={done}", instance.name)))
+    let done: String = done
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '+' })
+        .collect();
+    Ok(see_other(&format!(
+        "/admin/instances/{}/connect?done={done}",
+        instance.name
+    )))
 }

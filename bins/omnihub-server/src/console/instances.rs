@@ -161,8 +161,14 @@ fn body_of(form: &HashMap<String, String>) -> Map<String, Value> {
             body.insert((*field).to_owned(), Value::from(value));
         }
     }
-    if let Some(timeout) = form.get("agent_timeout").map(|v| v.trim()).filter(|v| !v.is_empty()) {
-        let number = timeout.parse::<i64>().map_or_else(|_| Value::from(timeout), Value::from);
+    if let Some(timeout) = form
+        .get("agent_timeout")
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+    {
+        let number = timeout
+            .parse::<i64>()
+            .map_or_else(|_| Value::from(timeout), Value::from);
         body.insert("agent_timeout".into(), number);
     }
     body.insert("is_default".into(), Value::from(form.contains_key("is_default")));
@@ -205,8 +211,8 @@ pub async fn create(
 ) -> Result<HttpResponse, ConsoleError> {
     signed.check(&req, &form)?;
     let attempt = async {
-        let request: CreateInstanceRequest = serde_json::from_value(Value::Object(body_of(&form)))
-            .map_err(|e| ApiError::Validation {
+        let request: CreateInstanceRequest =
+            serde_json::from_value(Value::Object(body_of(&form))).map_err(|e| ApiError::Validation {
                 field: None,
                 message: format!("the form does not fit: {e}"),
             })?;
@@ -232,7 +238,10 @@ pub async fn edit_form(
         values.insert(k.to_owned(), v.unwrap_or_default());
     };
     put("whatsapp_instance", Some(instance.whatsapp_instance.to_string()));
-    put("evolution_url", instance.evolution_url.as_ref().map(|u| u.to_string()));
+    put(
+        "evolution_url",
+        instance.evolution_url.as_ref().map(|u| u.to_string()),
+    );
     put("agent_kind", Some(instance.agent_kind.as_str().to_owned()));
     put("agent_api_url", Some(instance.agent_api_url.to_string()));
     put("default_agent", Some(instance.default_agent.to_string()));
@@ -275,12 +284,11 @@ pub async fn update(
     let attempt = async {
         let mut body = body_of(&form);
         body.remove("name");
-        let request: UpdateInstanceRequest = serde_json::from_value(Value::Object(body)).map_err(|e| {
-            ApiError::Validation {
+        let request: UpdateInstanceRequest =
+            serde_json::from_value(Value::Object(body)).map_err(|e| ApiError::Validation {
                 field: None,
                 message: format!("the form does not fit: {e}"),
-            }
-        })?;
+            })?;
         let changes = InstanceChangesInput::from(request).validate()?;
         state
             .admin_write(move |db| db.instances().update(&name, &changes))

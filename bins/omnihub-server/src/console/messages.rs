@@ -33,7 +33,10 @@ struct LogPage {
 }
 
 fn nonblank(query: &HashMap<String, String>, key: &str) -> Option<String> {
-    query.get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    query
+        .get(key)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 /// `GET /admin/messages?instance=&chat=&status=&since=`.
@@ -107,7 +110,11 @@ pub async fn detail(
     let record = state.db(move |db| db.messages().get(id)).await?;
     let m = MessageResponse::from_record(record, true);
     let mut steps = vec![Step {
-        what: if m.direction == "outbound" { "queued to send" } else { "received" },
+        what: if m.direction == "outbound" {
+            "queued to send"
+        } else {
+            "received"
+        },
         at: shown(&m.received_at),
     }];
     let mut step = |what: &'static str, at: &Option<String>| {

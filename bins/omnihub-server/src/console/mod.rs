@@ -22,7 +22,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::Data::new(connect::QrMemo::default())).service(
         web::scope("/admin")
             .service(web::resource("").get(instances::dashboard))
-            .service(web::resource("/login").get(session::login_page).post(session::sign_in))
+            .service(
+                web::resource("/login")
+                    .get(session::login_page)
+                    .post(session::sign_in),
+            )
             .service(web::resource("/logout").post(session::sign_out))
             .service(web::resource("/static/console.css").get(|| async { asset(CSS, "text/css") }))
             .service(web::resource("/static/console.js").get(|| async { asset(JS, "text/javascript") }))
@@ -34,7 +38,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .get(instances::edit_form)
                     .post(instances::update),
             )
-            .service(web::resource("/instances/{name}/connect").get(connect::page).post(connect::start))
+            .service(
+                web::resource("/instances/{name}/connect")
+                    .get(connect::page)
+                    .post(connect::start),
+            )
             .service(web::resource("/instances/{name}/connect/state").get(connect::state))
             .service(web::resource("/instances/{name}/actions/{action}").post(connect::action))
             .service(web::resource("/instances/{name}/chats").get(chats::list))

@@ -81,7 +81,9 @@ pub fn html(status: StatusCode, body: String) -> HttpResponse {
 
 /// Renders `page` with `status`.
 pub fn render(status: u16, page: &impl Template) -> Result<HttpResponse, ConsoleError> {
-    let body = page.render().map_err(|e| ConsoleError::Api(ApiError::internal(e)))?;
+    let body = page
+        .render()
+        .map_err(|e| ConsoleError::Api(ApiError::internal(e)))?;
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     Ok(html(status, body))
 }

@@ -9,10 +9,10 @@ use serde_json::{Map, Value};
 use crate::dto_chats::ChatResponse;
 use crate::dto_messages::MessageResponse;
 use crate::dto_outbound::{ChatMessagesResponse, ConversationQuery, SentResponse};
-use crate::openapi_outbound::SendRequestDoc;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonObject;
 use crate::handlers::instances::path_name;
+use crate::openapi_outbound::SendRequestDoc;
 use crate::state::AppState;
 
 /// Most messages one conversation page returns.

@@ -4,7 +4,9 @@
 //! conversation, retry a failed message, pause, reply through the number, resume, a form
 //! post without its token, and sign out. Screenshots go to `target/console-screenshots/`.
 
-use omnihub_test_support::{content, evolution_key, text_webhook, texts, wait_until, FakeEvolution, FakeHttp, Reply, TestDb};
+use omnihub_test_support::{
+    content, evolution_key, text_webhook, texts, wait_until, FakeEvolution, FakeHttp, Reply, TestDb,
+};
 use serde_json::json;
 
 use crate::numbers::start_public;
@@ -41,10 +43,21 @@ fn an_operator_connects_a_number_takes_a_chat_over_and_signs_out() {
     browser.click("button[type=submit]");
     browser.wait_for(10, "the dashboard", |b| b.url() == page("/admin"));
     let cookies = browser.cookies();
-    let session = cookies.iter().find(|c| c["name"] == "omnihub_console").expect("the session cookie");
-    assert_eq!((session["httpOnly"].as_bool(), session["sameSite"].as_str()), (Some(true), Some("Strict")), "{session}");
+    let session = cookies
+        .iter()
+        .find(|c| c["name"] == "omnihub_console")
+        .unwrap_or_else(|| panic!("the session cookie"));
+    assert_eq!(
+        (session["httpOnly"].as_bool(), session["sameSite"].as_str()),
+        (Some(true), Some("Strict")),
+        "{session}"
+    );
     assert!(session.get("expiry").is_some(), "the cookie expires: {session}");
-    assert_eq!(browser.run("return document.cookie;"), json!(""), "scripts cannot read the session");
+    assert_eq!(
+        browser.run("return document.cookie;"),
+        json!(""),
+        "scripts cannot read the session"
+    );
 
     // Create: the API's own message for a bad field, then the instance.
     browser.click("a.button[href='/admin/instances/new']");
@@ -65,7 +78,9 @@ fn an_operator_connects_a_number_takes_a_chat_over_and_signs_out() {
     browser.screenshot("02-instance-form-refused");
     fill_form(&agent.url);
     browser.click("form.form button[type=submit]");
-    browser.wait_for(10, "the connect page", |b| b.url().ends_with("/admin/instances/shop/connect"));
+    browser.wait_for(10, "the connect page", |b| {
+        b.url().ends_with("/admin/instances/shop/connect")
+    });
 
     // Connect: the QR from Evolution's code; the scan turns the state open without a reload.
     browser.click("#connect");
@@ -76,27 +91,54 @@ fn an_operator_connects_a_number_takes_a_chat_over_and_signs_out() {
     browser.run("window.__notReloaded = true; return null;");
     evolution.scan("wa_shop", "5511988887777");
     browser.wait_for(20, "the state open", |b| b.text("#state") == "open");
-    assert_eq!(browser.run("return window.__notReloaded === true;"), json!(true), "no reload");
+    assert_eq!(
+        browser.run("return window.__notReloaded === true;"),
+        json!(true),
+        "no reload"
+    );
     assert!(browser.text("#live").contains("+5511988887777"));
     browser.screenshot("04-connected");
     // A button behind a confirmation: the webhook sync.
     browser.click("form[action$='/actions/sync'] button");
     browser.accept_dialog();
     browser.wait_for(10, "the sync's notice", |b| b.has("p.notice"));
-    assert!(browser.text("p.notice").contains("Webhook synced"), "{}", browser.text("p.notice"));
+    assert!(
+        browser.text("p.notice").contains("Webhook synced"),
+        "{}",
+        browser.text("p.notice")
+    );
 
     // Two messages arrive: the first fails at the agent, the second is answered.
     let webhook = |id: &str, text: &str| {
-        server.send(Req::new("POST", "/webhook/evolution/shop").header("x-omnihub-token", TOKEN).json(&text_webhook("wa_shop", id, CHAT, text)))
+        server.send(
+            Req::new("POST", "/webhook/evolution/shop")
+                .header("x-omnihub-token", TOKEN)
+                .json(&text_webhook("wa_shop", id, CHAT, text)),
+        )
     };
     webhook("W1", "fail me").expect(200, None);
-    wait_until(20, "the failure", || server.send(Req::admin("GET", "/api/v1/messages?status=failed")).json().as_array().is_some_and(|a| a.len() == 1));
+    wait_until(20, "the failure", || {
+        server
+            .send(Req::admin("GET", "/api/v1/messages?status=failed"))
+            .json()
+            .as_array()
+            .is_some_and(|a| a.len() == 1)
+    });
     webhook("W2", "hello").expect(200, None);
-    wait_until(20, "the echo", || texts(&evolution.http).iter().any(|r| r.json["text"] == "echo: hello"));
+    wait_until(20, "the echo", || {
+        texts(&evolution.http)
+            .iter()
+            .any(|r| r.json["text"] == "echo: hello")
+    });
 
     // The dashboard card and the conversation.
     browser.go(&page("/admin"));
-    assert_eq!(browser.attribute("article[data-instance=shop]", "data-state").as_deref(), Some("open"));
+    assert_eq!(
+        browser
+            .attribute("article[data-instance=shop]", "data-state")
+            .as_deref(),
+        Some("open")
+    );
     browser.screenshot("05-instances");
     browser.click("article[data-instance=shop] a[href$='/chats']");
     browser.click(&format!("a[href$='{CHAT}']"));
@@ -118,11 +160,16 @@ fn an_operator_connects_a_number_takes_a_chat_over_and_signs_out() {
     browser.fill("#text", "A person here: your order ships today.");
     browser.click("#send");
     wait_until(20, "the console's reply sent", || {
-        texts(&evolution.http).iter().any(|r| r.json == json!({"number": CHAT, "text": "A person here: your order ships today."}))
+        texts(&evolution.http)
+            .iter()
+            .any(|r| r.json == json!({"number": CHAT, "text": "A person here: your order ships today."}))
     });
     browser.go(&browser.url());
     let conversation = browser.text("ol.conversation");
-    assert!(conversation.contains("skipped: paused") && conversation.contains("sent by console"), "{conversation}");
+    assert!(
+        conversation.contains("skipped: paused") && conversation.contains("sent by console"),
+        "{conversation}"
+    );
     browser.screenshot("07-paused-and-replied");
     browser.click("#resume");
     browser.wait_for(10, "answering again", |b| b.has("#answering"));
@@ -140,10 +187,17 @@ fn an_operator_connects_a_number_takes_a_chat_over_and_signs_out() {
     browser.screenshot("08-messages");
     browser.click("table a");
     let timeline = browser.text("ol.timeline");
-    assert!(timeline.contains("finished") && timeline.contains("parts sent"), "{timeline}");
+    assert!(
+        timeline.contains("finished") && timeline.contains("parts sent"),
+        "{timeline}"
+    );
 
     // No secret in any page the console served.
-    for path in ["/admin", "/admin/instances/shop/edit", "/admin/instances/shop/connect"] {
+    for path in [
+        "/admin",
+        "/admin/instances/shop/edit",
+        "/admin/instances/shop/connect",
+    ] {
         browser.go(&page(path));
         let html = browser.source();
         for secret in [ADMIN_KEY, TOKEN, "agent-key-0123456789", &evolution_key("shop")] {

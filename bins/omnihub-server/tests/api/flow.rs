@@ -54,7 +54,10 @@ pub fn create_instance(
     // Most scenarios push many replies through one number at once; pacing (60 a minute by
     // default) is tested on its own (outbound_api.rs), so these numbers send unpaced.
     server
-        .send(Req::admin("PUT", format!("/api/v1/instances/{name}/rules")).json(&serde_json::json!({"send_per_minute": 0})))
+        .send(
+            Req::admin("PUT", format!("/api/v1/instances/{name}/rules"))
+                .json(&serde_json::json!({"send_per_minute": 0})),
+        )
         .expect(200, None);
 }
 

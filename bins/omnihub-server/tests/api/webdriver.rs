@@ -38,17 +38,29 @@ impl Browser {
             eprintln!("SKIPPED: the console's browser test needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)");
             return None;
         };
-        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
         let child = Command::new(driver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("chromedriver starts");
+            .unwrap_or_else(|e| panic!("chromedriver does not start: {e}"));
         let base = format!("http://127.0.0.1:{port}");
-        let http = Client::builder().no_proxy().timeout(Duration::from_secs(60)).build().unwrap();
+        let http = Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !http.get(format!("{base}/status")).send().is_ok_and(|r| r.status().is_success()) {
+        while !http
+            .get(format!("{base}/status"))
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+        {
             assert!(Instant::now() < deadline, "chromedriver did not start");
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -66,7 +78,13 @@ impl Browser {
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": chromium, "args": args},
         }}});
-        let created: Value = http.post(format!("{base}/session")).json(&capabilities).send().unwrap().json().unwrap();
+        let created: Value = http
+            .post(format!("{base}/session"))
+            .json(&capabilities)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
         let session = created["value"]["sessionId"]
             .as_str()
             .unwrap_or_else(|| panic!("no browser session: {created}"))
@@ -100,19 +118,33 @@ impl Browser {
 
     /// The current URL.
     pub fn url(&self) -> String {
-        self.call("GET", "/url", None).as_str().unwrap_or_default().to_owned()
+        self.call("GET", "/url", None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// The page's HTML as the browser has it now.
     pub fn source(&self) -> String {
-        self.call("GET", "/source", None).as_str().unwrap_or_default().to_owned()
+        self.call("GET", "/source", None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     fn find_all(&self, css: &str) -> Vec<String> {
-        let found = self.call("POST", "/elements", Some(json!({"using": "css selector", "value": css})));
+        let found = self.call(
+            "POST",
+            "/elements",
+            Some(json!({"using": "css selector", "value": css})),
+        );
         found
             .as_array()
-            .map(|all| all.iter().filter_map(|e| e[ELEMENT].as_str().map(str::to_owned)).collect())
+            .map(|all| {
+                all.iter()
+                    .filter_map(|e| e[ELEMENT].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -123,7 +155,12 @@ impl Browser {
             if let Some(found) = self.find_all(css).into_iter().next() {
                 return found;
             }
-            assert!(Instant::now() < deadline, "no element {css} on {}: {}", self.url(), self.source());
+            assert!(
+                Instant::now() < deadline,
+                "no element {css} on {}: {}",
+                self.url(),
+                self.source()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -137,7 +174,11 @@ impl Browser {
     pub fn fill(&self, css: &str, text: &str) {
         let element = self.find(css);
         self.call("POST", &format!("/element/{element}/clear"), None);
-        self.call("POST", &format!("/element/{element}/value"), Some(json!({ "text": text })));
+        self.call(
+            "POST",
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        );
     }
 
     /// Clicks the element `css`.
@@ -166,17 +207,28 @@ impl Browser {
     /// Runs `script` (a function body; `arguments[0]` is the callback) and returns what it
     /// passed to the callback.
     pub fn run_async(&self, script: &str) -> Value {
-        self.call("POST", "/execute/async", Some(json!({"script": script, "args": []})))
+        self.call(
+            "POST",
+            "/execute/async",
+            Some(json!({"script": script, "args": []})),
+        )
     }
 
     /// Runs `script` (a function body) and returns its value.
     pub fn run(&self, script: &str) -> Value {
-        self.call("POST", "/execute/sync", Some(json!({"script": script, "args": []})))
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
     }
 
     /// The browser's cookies for the current page.
     pub fn cookies(&self) -> Vec<Value> {
-        self.call("GET", "/cookie", None).as_array().cloned().unwrap_or_default()
+        self.call("GET", "/cookie", None)
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Accepts the open `confirm()` dialog.
@@ -184,7 +236,14 @@ impl Browser {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let url = format!("{}/session/{}/alert/accept", self.base, self.session);
-            let answer: Value = self.http.post(url).json(&json!({})).send().unwrap().json().unwrap();
+            let answer: Value = self
+                .http
+                .post(url)
+                .json(&json!({}))
+                .send()
+                .unwrap()
+                .json()
+                .unwrap();
             if answer["value"].get("error").is_none() {
                 return;
             }
@@ -197,7 +256,11 @@ impl Browser {
     pub fn wait_for(&self, seconds: u64, what: &str, check: impl Fn(&Self) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(seconds);
         while !check(self) {
-            assert!(Instant::now() < deadline, "timed out waiting for {what} on {}", self.url());
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what} on {}",
+                self.url()
+            );
             std::thread::sleep(Duration::from_millis(150));
         }
     }
@@ -217,7 +280,10 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.http.delete(format!("{}/session/{}", self.base, self.session)).send();
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .send();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }

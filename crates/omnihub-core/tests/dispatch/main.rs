@@ -54,7 +54,8 @@ pub(crate) fn add_instance(db: &Database, name: &str, with_evolution: bool) {
         .unwrap();
     // These scenarios test claiming and ordering, many sends a second: their numbers are not
     // paced (pacing has its own tests in tests/pipeline/pacing.rs).
-    let unpaced = omnihub_domain::ConversationRules::from_json(&serde_json::json!({"send_per_minute": 0})).unwrap();
+    let unpaced =
+        omnihub_domain::ConversationRules::from_json(&serde_json::json!({"send_per_minute": 0})).unwrap();
     db.chats()
         .set_rules(&omnihub_domain::InstanceName::parse(name).unwrap(), &unpaced)
         .unwrap();

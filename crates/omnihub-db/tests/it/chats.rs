@@ -32,7 +32,7 @@ mod engines {
 /// A stand-in for `omnihub_core::decide` (the database knows no rules of its own): a
 /// message typed on the phone pauses, "skip" is skipped, everything else is answered after
 /// the rules' debounce window.
-fn stand_in(
+pub(crate) fn stand_in(
     rules: &ConversationRules,
     state: &ChatState,
     arrival: &Arrival<'_>,
@@ -57,7 +57,11 @@ fn stand_in(
     (Verdict::Answer { debounce }, next)
 }
 
-fn arriving(message: InboundMessage, facts: ChatFacts, rules: &Arc<ConversationRules>) -> Arriving {
+pub(crate) fn arriving(
+    message: InboundMessage,
+    facts: ChatFacts,
+    rules: &Arc<ConversationRules>,
+) -> Arriving {
     Arriving {
         instance: name("a"),
         message,
@@ -69,7 +73,7 @@ fn arriving(message: InboundMessage, facts: ChatFacts, rules: &Arc<ConversationR
     }
 }
 
-fn addresses(list: &[&str]) -> ChatFacts {
+pub(crate) fn addresses(list: &[&str]) -> ChatFacts {
     ChatFacts {
         addresses: list.iter().map(|a| (*a).to_owned()).collect(),
         ..ChatFacts::default()
@@ -378,7 +382,7 @@ mod upgrade {
         ]
         .concat();
         test_db.execute(&sql).unwrap();
-        assert_eq!(db.migrate().unwrap().len(), 1);
+        assert_eq!(db.migrate().unwrap().len(), 2, "000008 and 000009");
         let all = stored(&db, 10);
         let key_of = |id: &str| all.iter().find(|m| m.inbound.message_id == id).unwrap();
         assert_eq!(key_of("U1").chat_key, PN);

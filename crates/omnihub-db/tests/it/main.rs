@@ -15,5 +15,6 @@ mod conversations;
 mod instances;
 mod messages;
 mod migrations;
+mod outbox;
 mod queues;
 mod support;
