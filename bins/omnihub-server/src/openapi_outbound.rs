@@ -23,38 +23,62 @@ const NOT_BLANK: &str = r"^[^\x00]*[^\s\x00][^\x00]*$";
 /// Idempotency keys and quoted message ids.
 const WORD: &str = r"^[A-Za-z0-9._:-]{1,100}$";
 
-fn schema_json() -> Value {
-    let media = json!({
+fn media_by(source: &str) -> Value {
+    let (field, rule) = match source {
+        "url" => (
+            "url",
+            json!({"type": "string", "maxLength": 2048, "pattern": HTTP_URL, "description": "An http(s) URL Evolution fetches the media from"}),
+        ),
+        _ => (
+            "base64",
+            json!({"type": "string", "maxLength": MAX_BASE64_CHARS, "pattern": BASE64, "description": "The bytes as standard base64 (no data: prefix); the body is limited to 1 MiB"}),
+        ),
+    };
+    json!({
         "type": "object",
         "additionalProperties": false,
-        "required": ["mimetype"],
-        "oneOf": [{"required": ["url"]}, {"required": ["base64"]}],
-        "description": "Media to send: exactly one of url and base64",
+        "required": [field, "mimetype"],
         "properties": {
-            "url": {"type": "string", "maxLength": 2048, "pattern": HTTP_URL, "description": "An http(s) URL Evolution fetches the media from"},
-            "base64": {"type": "string", "maxLength": MAX_BASE64_CHARS, "pattern": BASE64, "description": "The bytes as standard base64 (no data: prefix); the body is limited to 1 MiB"},
+            field: rule,
             "mimetype": {"type": "string", "pattern": r"^[A-Za-z0-9!#$&^_.+-]{1,100}/[A-Za-z0-9!#$&^_.+-]{1,100}$", "description": "image/*, video/*, audio/*, or anything else as a document"},
             "filename": {"type": ["string", "null"], "maxLength": 255, "pattern": NO_NUL},
             "caption": {"type": ["string", "null"], "maxLength": MAX_TEXT_CHARS, "pattern": NO_NUL, "description": "Caption (wins over text)"}
         }
-    });
+    })
+}
+
+/// One whole shape of the request: `text` required (not blank), or `media` required.
+fn request(required: &str) -> Value {
+    let text = if required == "text" {
+        json!({"type": "string", "maxLength": MAX_TEXT_CHARS, "pattern": NOT_BLANK, "description": "The text"})
+    } else {
+        json!({"type": ["string", "null"], "maxLength": MAX_TEXT_CHARS, "pattern": NO_NUL, "description": "The caption, unless media.caption is given"})
+    };
+    // With a text, `media` may also be null (the same as left out).
+    let mut media = vec![media_by("url"), media_by("base64")];
+    if required == "text" {
+        media.push(json!({"type": "null"}));
+    }
+    let media = json!({"oneOf": media, "description": "Media to send: exactly one of url and base64"});
     json!({
         "type": "object",
         "additionalProperties": false,
-        "required": ["to"],
-        "anyOf": [
-            {"required": ["text"], "properties": {"text": {"type": "string", "pattern": NOT_BLANK}}},
-            {"required": ["media"], "properties": {"media": {"type": "object"}}}
-        ],
-        "description": "A message from the instance's number: text, media, or media with text as its caption",
+        "required": ["to", required],
         "properties": {
             "to": {"type": "string", "minLength": CHAT.min_chars, "maxLength": CHAT.max_chars, "pattern": CHAT.pattern, "description": "A phone number (country code first) or a JID (…@s.whatsapp.net, …@lid, …@g.us)"},
-            "text": {"type": ["string", "null"], "maxLength": MAX_TEXT_CHARS, "pattern": NO_NUL, "description": "The text (not blank when there is no media)"},
-            "media": {"oneOf": [media, {"type": "null"}]},
+            "text": text,
+            "media": media,
             "quoted_message_id": {"type": ["string", "null"], "pattern": WORD, "description": "The WhatsApp id of a message to quote"},
             "idempotency_key": {"type": ["string", "null"], "pattern": WORD, "description": "The same key again answers the first message's id and sends nothing"},
             "keep_bot": {"type": ["boolean", "null"], "description": "Keep the bot answering (by default a person's send pauses the chat for takeover_minutes)"}
         }
+    })
+}
+
+fn schema_json() -> Value {
+    json!({
+        "description": "A message from the instance's number: a text, media, or media with the text as its caption",
+        "anyOf": [request("text"), request("media")]
     })
 }
 
@@ -78,7 +102,12 @@ mod tests {
     #[test]
     fn the_patterns_agree_with_the_validator() {
         let schema = serde_json::to_value(<SendRequestDoc as utoipa::PartialSchema>::schema()).unwrap();
-        assert_eq!(schema["properties"]["to"]["pattern"], CHAT.pattern);
+        for shape in 0..2 {
+            assert_eq!(
+                schema["anyOf"][shape]["properties"]["to"]["pattern"],
+                CHAT.pattern
+            );
+        }
         let url = regex_lite::Regex::new(HTTP_URL).unwrap();
         let base64 = regex_lite::Regex::new(BASE64).unwrap();
         for (text, ok) in [

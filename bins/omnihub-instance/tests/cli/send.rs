@@ -90,7 +90,12 @@ fn send_stores_texts_and_files_once_and_takes_the_chat_over() {
     assert!(log
         .iter()
         .all(|m| m.direction == Direction::Outbound && m.inbound.sender_name.as_deref() == Some("cli")));
-    let pdf = log[1].inbound.content.media.as_ref().unwrap_or_else(|| panic!("the file"));
+    let pdf = log[1]
+        .inbound
+        .content
+        .media
+        .as_ref()
+        .unwrap_or_else(|| panic!("the file"));
     assert_eq!(
         (
             pdf.mime_type.as_deref(),
