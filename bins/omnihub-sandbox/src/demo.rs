@@ -141,6 +141,7 @@ pub fn run(port: u16, exit: bool) -> anyhow::Result<()> {
     };
     if result.is_ok() && !exit {
         println!("\nThe server keeps running on {base} (admin key {ADMIN_KEY}). Try:");
+        println!("  open {base}/admin in a browser and sign in with the admin key (the console)");
         println!("  curl -H 'x-api-key: {ADMIN_KEY}' {base}/api/v1/instances");
         println!("  curl -H 'x-api-key: {ADMIN_KEY}' {base}/api/v1/messages");
         println!(

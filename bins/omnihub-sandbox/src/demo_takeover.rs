@@ -64,27 +64,48 @@ pub fn play(
             chat["paused_until"].as_str().unwrap_or("resumed")
         );
     }
+    // Maria answers from the console (the same call as its reply box): the message waits its
+    // turn in Ana's chat, goes out through the shop's number and keeps the chat taken over.
+    let text = "We have it in blue and in red, Ana.";
+    println!("⇢ [shop] Maria sends through omnihub (POST /api/v1/instances/shop/messages/send): {text}");
+    let sent: Value = http
+        .post(format!("{base}/api/v1/instances/shop/messages/send"))
+        .header("x-api-key", admin_key)
+        .json(&json!({"to": "+5511911110001", "text": text, "idempotency_key": "demo-maria-1"}))
+        .send()?
+        .error_for_status()?
+        .json()?;
+    println!("  queued as message #{} (the chat stays paused: {})", sent["id"], sent["chat"]["paused"]);
+    if delivered(http, up, text).is_some() {
+        println!("← [shop] to +5511911110001 (from Maria): {text}");
+    }
     say("TAKE3", true, "#bot")?;
     let question = "And do you deliver to Campinas?";
     say("TAKE4", false, question)?;
-    let mut reply = None;
-    let found = wait_for("the reply after the resume", 20, || {
+    let reply = delivered(http, up, question);
+    match &reply {
+        Some(text) => println!("← [shop] to +5511911110001: {text}"),
+        None => println!("  (no reply within 20 s)"),
+    }
+    println!();
+    Ok(reply.is_some())
+}
+
+/// The text the fake Evolution delivered to Ana that contains `needle`, waiting up to 20 s.
+fn delivered(http: &reqwest::blocking::Client, up: &Background, needle: &str) -> Option<String> {
+    let mut found = None;
+    let waited = wait_for("the delivery", 20, || {
         let Ok(resp) = http.get(format!("{}/_sandbox/deliveries", up.evolution)).send() else {
             return false;
         };
         let Ok(map) = resp.json::<HashMap<String, Delivery>>() else {
             return false;
         };
-        reply = map
+        found = map
             .into_iter()
-            .find(|(t, d)| d.number == CHAT && t.contains(question))
+            .find(|(t, d)| d.number == CHAT && t.contains(needle))
             .map(|(t, _)| t);
-        reply.is_some()
+        found.is_some()
     });
-    match reply {
-        Some(text) => println!("← [shop] to +5511911110001: {text}"),
-        None => println!("  (no reply within 20 s)"),
-    }
-    println!();
-    Ok(found.is_ok())
+    waited.ok().and(found)
 }

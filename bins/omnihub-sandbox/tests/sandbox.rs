@@ -380,7 +380,12 @@ fn the_demo_runs_by_itself_and_every_message_gets_its_reply() {
         8,
         "{stdout}"
     );
-    assert_eq!(stdout.matches("← [shop]").count(), 4, "{stdout}");
+    assert_eq!(stdout.matches("← [shop]").count(), 5, "{stdout}");
+    // Maria answered Ana through omnihub while the chat was taken over.
+    assert!(
+        stdout.contains("← [shop] to +5511911110001 (from Maria): We have it in blue and in red, Ana."),
+        "{stdout}"
+    );
     // A person took Ana's chat over from the phone; the keyword gave it back.
     assert!(
         stdout.contains("chat paused: typed on the instance's phone")

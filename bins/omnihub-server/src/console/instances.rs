@@ -175,6 +175,15 @@ fn body_of(form: &HashMap<String, String>) -> Map<String, Value> {
     body
 }
 
+/// The form's body as the API's request type, refused as the API refuses a body that does not
+/// fit it.
+fn from_form<T: serde::de::DeserializeOwned>(body: Map<String, Value>) -> Result<T, ApiError> {
+    serde_json::from_value(Value::Object(body)).map_err(|e| ApiError::Validation {
+        field: None,
+        message: format!("the form does not fit: {e}"),
+    })
+}
+
 /// The form again with what was typed (never the secrets) and the API's message.
 async fn refused(
     state: &AppState,
@@ -211,11 +220,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ConsoleError> {
     signed.check(&req, &form)?;
     let attempt = async {
-        let request: CreateInstanceRequest =
-            serde_json::from_value(Value::Object(body_of(&form))).map_err(|e| ApiError::Validation {
-                field: None,
-                message: format!("the form does not fit: {e}"),
-            })?;
+        let request: CreateInstanceRequest = from_form(body_of(&form))?;
         let new = NewInstanceInput::from(request).validate()?;
         state.admin_write(move |db| db.instances().create(&new)).await
     };
@@ -284,11 +289,7 @@ pub async fn update(
     let attempt = async {
         let mut body = body_of(&form);
         body.remove("name");
-        let request: UpdateInstanceRequest =
-            serde_json::from_value(Value::Object(body)).map_err(|e| ApiError::Validation {
-                field: None,
-                message: format!("the form does not fit: {e}"),
-            })?;
+        let request: UpdateInstanceRequest = from_form(body)?;
         let changes = InstanceChangesInput::from(request).validate()?;
         state
             .admin_write(move |db| db.instances().update(&name, &changes))

@@ -98,6 +98,16 @@ fn check_origin(req: &HttpRequest) -> Result<(), ConsoleError> {
     Ok(())
 }
 
+/// The session cookie with `value`: only for the console's paths, never readable by scripts,
+/// never sent by another site's request, and only over https when omnihub is reached so.
+fn session_cookie(state: &AppState, value: String) -> actix_web::cookie::CookieBuilder<'static> {
+    Cookie::build(COOKIE, value)
+        .path("/admin")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.public_url_is_https())
+}
+
 /// The sign-in page.
 #[derive(Template)]
 #[template(path = "console/login.html")]
@@ -133,11 +143,7 @@ pub async fn sign_in(
         .db_once(move |db| db.console_sessions().open(&key, &csrf, SESSION_TTL))
         .await
         .map_err(ConsoleError::Api)?;
-    let cookie = Cookie::build(COOKIE, token)
-        .path("/admin")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(state.public_url_is_https())
+    let cookie = session_cookie(&state, token)
         .max_age(actix_web::cookie::time::Duration::seconds(
             i64::try_from(SESSION_TTL.as_secs()).unwrap_or(i64::MAX),
         ))
@@ -163,12 +169,7 @@ pub async fn sign_out(
             .await
             .map_err(ConsoleError::Api)?;
     }
-    let mut gone = Cookie::build(COOKIE, "")
-        .path("/admin")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(state.public_url_is_https())
-        .finish();
+    let mut gone = session_cookie(&state, String::new()).finish();
     gone.make_removal();
     Ok(HttpResponse::SeeOther()
         .cookie(gone)

@@ -171,6 +171,12 @@ fn an_operator_connects_a_number_takes_a_chat_over_and_signs_out() {
         "{conversation}"
     );
     browser.screenshot("07-paused-and-replied");
+    // On a phone's screen the conversation is one column and the reply box still fits.
+    browser.resize(390, 844);
+    let overflow = browser.run("return document.documentElement.scrollWidth > window.innerWidth;");
+    assert_eq!(overflow, json!(false), "no sideways scrolling on a phone");
+    browser.screenshot("07b-conversation-on-a-phone");
+    browser.resize(1100, 900);
     browser.click("#resume");
     browser.wait_for(10, "answering again", |b| b.has("#answering"));
 
