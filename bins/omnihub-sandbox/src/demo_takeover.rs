@@ -75,7 +75,10 @@ pub fn play(
         .send()?
         .error_for_status()?
         .json()?;
-    println!("  queued as message #{} (the chat stays paused: {})", sent["id"], sent["chat"]["paused"]);
+    println!(
+        "  queued as message #{} (the chat stays paused: {})",
+        sent["id"], sent["chat"]["paused"]
+    );
     if delivered(http, up, text).is_some() {
         println!("← [shop] to +5511911110001 (from Maria): {text}");
     }

@@ -267,7 +267,11 @@ impl Browser {
 
     /// Resizes the window (e.g. to a phone's screen).
     pub fn resize(&self, width: u32, height: u32) {
-        self.call("POST", "/window/rect", Some(json!({"width": width, "height": height})));
+        self.call(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        );
     }
 
     /// Saves a PNG of the window as `target/console-screenshots/{name}.png`.
