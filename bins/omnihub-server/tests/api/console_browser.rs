@@ -174,7 +174,10 @@ fn an_operator_connects_a_number_takes_a_chat_over_and_signs_out() {
     // On a phone's screen the conversation is one column and the reply box still fits.
     browser.resize(390, 844);
     let overflow = browser.run("return document.documentElement.scrollWidth > window.innerWidth;");
-    assert_eq!(overflow, json!(false), "no sideways scrolling on a phone");
+    let wide = browser.run(
+        "const d = document.documentElement; return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > d.clientWidth + 1).map(e => e.tagName + '.' + e.className + '#' + e.id + ':' + Math.round(e.getBoundingClientRect().right)).slice(0, 12).join(' ') + ' inner=' + window.innerWidth + ' client=' + d.clientWidth + ' scroll=' + d.scrollWidth + ' body=' + document.body.scrollWidth;",
+    );
+    assert_eq!(overflow, json!(false), "no sideways scrolling on a phone: {wide}");
     browser.screenshot("07b-conversation-on-a-phone");
     browser.resize(1100, 900);
     browser.click("#resume");
