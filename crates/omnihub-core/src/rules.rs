@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use omnihub_domain::{
-    entry_matches, Arrival, ChatState, ConversationRules, GroupPolicy, PauseCause, SkipReason, Trigger,
-    Verdict,
+    entry_matches, Arrival, ChatState, ConversationRules, GroupPolicy, SkipReason, Trigger, Verdict,
 };
 
 /// Decides what becomes of `arrival` in a chat whose state is `state`, at `now`.
@@ -72,20 +71,7 @@ fn take_over(
         next.paused_until = None;
         return Verdict::Resume;
     }
-    let until = match rules.takeover_minutes {
-        0 => None,
-        minutes => Some(now + chrono::Duration::minutes(i64::from(minutes))),
-    };
-    let longer_in_force = next.is_paused(now)
-        && match (next.paused_until, until) {
-            (None, _) => true,
-            (Some(current), Some(new)) => current >= new,
-            (Some(_), None) => false,
-        };
-    if !longer_in_force {
-        next.paused_by = Some(PauseCause::Human);
-        next.paused_until = until;
-    }
+    next.take_over(rules.takeover_minutes, now);
     Verdict::Pause
 }
 

@@ -133,6 +133,12 @@ pub(crate) fn complete(
     Ok(applied)
 }
 
+/// The claim's attempt given back: waiting (for the number's connection or its pace) is not
+/// an attempt that failed.
+fn attempt_given_back() -> diesel::expression::SqlLiteral<diesel::sql_types::Integer> {
+    diesel::dsl::sql::<diesel::sql_types::Integer>("CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END")
+}
+
 /// Back to the queue until the number may send again (`delay`): the claim's attempt is given
 /// back and nothing is recorded as an error, since nothing failed.
 pub(crate) fn pace(
@@ -147,9 +153,7 @@ pub(crate) fn pace(
         .set((
             released(),
             m::next_attempt_at.eq(due),
-            m::attempts.eq(diesel::dsl::sql::<diesel::sql_types::Integer>(
-                "CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END",
-            )),
+            m::attempts.eq(attempt_given_back()),
         ))
         .execute(conn)?
         == 1;
@@ -202,9 +206,7 @@ pub(crate) fn hold(
         .set((
             released(),
             m::next_attempt_at.eq(due),
-            m::attempts.eq(diesel::dsl::sql::<diesel::sql_types::Integer>(
-                "CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END",
-            )),
+            m::attempts.eq(attempt_given_back()),
             m::held_since.eq(
                 diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Timestamp>>(
                     "COALESCE(held_since, ",

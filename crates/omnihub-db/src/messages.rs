@@ -244,7 +244,8 @@ impl<'a> MessageStore<'a> {
 }
 
 /// The log id of a row just inserted (RETURNING does not compile through MultiConnection).
-fn id_of(conn: &mut DbConn, instance: &str, message_id: &str) -> QueryResult<i64> {
+/// The log id of message `message_id` of `instance`.
+pub(crate) fn id_of(conn: &mut DbConn, instance: &str, message_id: &str) -> QueryResult<i64> {
     m::messages
         .filter(m::instance_name.eq(instance))
         .filter(m::message_id.eq(message_id))

@@ -2,21 +2,18 @@
 //! log and queued in their chat, so they go out in the chat's order after any reply in
 //! flight, with the same retries; the chat is taken over unless the sender keeps the bot.
 
-use std::time::Duration;
-
 use diesel::prelude::*;
 use omnihub_domain::{
     phone_from_jid, Chat, ConversationRules, Direction, InstanceName, MessageRecord, MessageStatus, Outbound,
-    PauseCause,
 };
 
-use crate::chat_rows;
+use crate::chat_rows::{self, ChatRow};
 use crate::chats::{find, not_found, resolve};
 use crate::conn::{write_tx, DbConn};
 use crate::database::with_conn;
 use crate::error::write_error;
 use crate::message_rows::{MessageRow, NewMessageRow};
-use crate::messages::later;
+use crate::messages::id_of;
 use crate::schema::instance_configs::dsl as ic;
 use crate::schema::messages::dsl as m;
 use crate::{dialect, queues, DbError, MessageStore};
@@ -50,7 +47,7 @@ impl MessageStore<'_> {
             write_tx(conn, |conn| {
                 let rules = rules_of(conn, name)?;
                 let key = resolve(conn, name, &outbound.to)?;
-                if let Some(id) = existing(conn, name, message_id)? {
+                if let Some(id) = id_of(conn, name, message_id).optional()? {
                     let chat = find(conn, name, &key)?.ok_or_else(|| not_found(&outbound.to))?;
                     return Ok(Sent {
                         id,
@@ -59,7 +56,7 @@ impl MessageStore<'_> {
                     });
                 }
                 let locked = chat_rows::lock_or_create(conn, name, std::slice::from_ref(&key), at)?;
-                let mut chat = locked.into_iter().next().ok_or_else(|| not_found(&outbound.to))?;
+                let chat = locked.into_iter().next().ok_or_else(|| not_found(&outbound.to))?;
                 // Named by any address of the person, it goes where replies go: the address
                 // their latest message came from.
                 let address = chat.last_address.clone().unwrap_or_else(|| outbound.to.clone());
@@ -82,13 +79,15 @@ impl MessageStore<'_> {
                     )));
                 }
                 queues::enqueue(conn, name, message_id).map_err(write_error)?;
+                let now = chrono::TimeZone::from_utc_datetime(&chrono::Utc, &at);
+                let mut state = chat.state();
                 if !outbound.keep_bot {
-                    take_over(&mut chat, &rules, at);
+                    state.take_over(rules.takeover_minutes, now);
                 }
-                chat.last_outbound_at = Some(at);
-                chat.updated_at = at;
+                state.last_outbound_at = Some(now);
+                let chat = ChatRow::with_state(name, &key, chat.last_address, &state, at);
                 chat_rows::save(conn, &chat).map_err(write_error)?;
-                let id = existing(conn, name, message_id)?.ok_or_else(|| not_found(message_id))?;
+                let id = id_of(conn, name, message_id).map_err(write_error)?;
                 Ok(Sent {
                     id,
                     duplicate: false,
@@ -141,25 +140,6 @@ impl MessageStore<'_> {
     }
 }
 
-/// Pauses the chat for the takeover time (0: until resumed), never shortening a pause
-/// already in force.
-fn take_over(chat: &mut chat_rows::ChatRow, rules: &ConversationRules, at: chrono::NaiveDateTime) {
-    let until = match rules.takeover_minutes {
-        0 => None,
-        minutes => Some(later(at, Duration::from_secs(u64::from(minutes) * 60))),
-    };
-    let current = chat.paused_by.is_some().then_some(chat.paused_until);
-    let keeps_longer = match current {
-        Some(None) => true,
-        Some(Some(current)) => until.is_some_and(|until| current >= until),
-        None => false,
-    };
-    if !keeps_longer {
-        chat.paused_by = Some(PauseCause::Human.as_str().to_owned());
-        chat.paused_until = until;
-    }
-}
-
 fn rules_of(conn: &mut DbConn, instance: &str) -> Result<ConversationRules, DbError> {
     let stored: Option<String> = ic::instance_configs
         .filter(ic::name.eq(instance))
@@ -173,13 +153,4 @@ fn rules_of(conn: &mut DbConn, instance: &str) -> Result<ConversationRules, DbEr
     // Rules that no longer read (an older version's) fall back to the defaults here: the
     // send must not fail on them; the instance's own load reports them.
     Ok(ConversationRules::from_stored(&stored).unwrap_or_default())
-}
-
-fn existing(conn: &mut DbConn, instance: &str, message_id: &str) -> Result<Option<i64>, DbError> {
-    Ok(m::messages
-        .filter(m::instance_name.eq(instance))
-        .filter(m::message_id.eq(message_id))
-        .select(m::id)
-        .first(conn)
-        .optional()?)
 }

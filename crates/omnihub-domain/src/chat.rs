@@ -137,6 +137,23 @@ impl ChatState {
     pub fn is_paused(&self, now: DateTime<Utc>) -> bool {
         self.paused_by.is_some() && self.paused_until.is_none_or(|until| until > now)
     }
+
+    /// A person took the chat over at `now` (typed on the phone, or sent through omnihub):
+    /// paused by `human` for `minutes` (0: until resumed), unless a pause at least as long is
+    /// already in force (an admin's pause is never shortened).
+    pub fn take_over(&mut self, minutes: u32, now: DateTime<Utc>) {
+        let until = (minutes > 0).then(|| now + chrono::Duration::minutes(i64::from(minutes)));
+        let longer_in_force = self.is_paused(now)
+            && match (self.paused_until, until) {
+                (None, _) => true,
+                (Some(current), Some(new)) => current >= new,
+                (Some(_), None) => false,
+            };
+        if !longer_in_force {
+            self.paused_by = Some(PauseCause::Human);
+            self.paused_until = until;
+        }
+    }
 }
 
 /// A stored chat, as the API lists it.

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::console::page::{render, see_other, segment, Chrome, ConsoleError};
 use crate::console::session::Signed;
-use crate::dto_chats::ChatResponse;
+use crate::dto_chats::{ChatResponse, PauseRequest};
 use crate::error::ApiError;
 use crate::handlers::instances::path_name;
 use crate::handlers::outbound::{conversation_of, send_as};
@@ -198,18 +198,16 @@ pub async fn act(
     let back = format!("/admin/instances/{name}/chats/{}", segment(&chat));
     match action.as_str() {
         "pause" => {
-            let minutes = form
-                .get("minutes")
-                .map(|m| m.trim())
-                .filter(|m| !m.is_empty())
-                .map(|m| m.parse::<u32>().ok().filter(|n| (1..=525_600).contains(n)))
-                .map(|n| {
-                    n.ok_or_else(|| ApiError::Validation {
-                        field: Some("minutes".into()),
-                        message: "invalid minutes: must be a whole number from 1 to 525600, or empty for until resumed".into(),
-                    })
-                })
-                .transpose()?;
+            // The API's own reading of `minutes` (and its message), from the form's text.
+            let mut body = serde_json::Map::new();
+            if let Some(text) = form.get("minutes").map(|m| m.trim()).filter(|m| !m.is_empty()) {
+                let value = serde_json::from_str::<serde_json::Value>(text).unwrap_or_else(|_| text.into());
+                body.insert("minutes".into(), value);
+            }
+            let minutes = PauseRequest::minutes_of(&body).map_err(|message| ApiError::Validation {
+                field: Some("minutes".into()),
+                message,
+            })?;
             let (n, c) = (name.clone(), chat.clone());
             state
                 .db_once(move |db| {

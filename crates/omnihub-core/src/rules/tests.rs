@@ -1,5 +1,5 @@
 use chrono::TimeZone;
-use omnihub_domain::{ChatFacts, InboundMessage, MessageKind};
+use omnihub_domain::{ChatFacts, InboundMessage, MessageKind, PauseCause};
 use serde_json::json;
 
 use super::*;
