@@ -120,12 +120,22 @@ fn a_send_takes_the_chat_over_and_the_conversation_shows_both_ways(db: &TestDb) 
     .expect(200, None);
     assert_eq!(answer["status"], "skipped");
     wait_until(20, "the person's message sent", || texts(&evolution).len() == 2);
-    let conversation = server
-        .send(Req::admin(
-            "GET",
-            "/api/v1/instances/shop/chats/+5511999990000/messages",
-        ))
-        .expect(200, None);
+    // The send reaches Evolution before its completion is written: wait for the log to say so.
+    let read = || {
+        server
+            .send(Req::admin(
+                "GET",
+                "/api/v1/instances/shop/chats/+5511999990000/messages",
+            ))
+            .expect(200, None)
+    };
+    wait_until(20, "the person's message logged done", || {
+        read()["messages"].as_array().is_some_and(|all| {
+            all.iter()
+                .all(|m| m["status"] != "processing" && m["status"] != "queued")
+        })
+    });
+    let conversation = read();
     let messages = conversation["messages"].as_array().cloned().unwrap_or_default();
     let summary: Vec<(String, String, String)> = messages
         .iter()
@@ -307,9 +317,17 @@ fn a_paced_number_shows_its_waiting_sends_in_the_metrics(db: &TestDb) {
         "{metrics}"
     );
     // They wait in the queue for their slots, a minute apart, with nothing counted against them.
-    let queued = server
-        .send(Req::admin("GET", "/api/v1/messages?status=queued"))
-        .expect(200, None);
+    // (The pacer counts a message as waiting as it puts it off; its row is back in the queue
+    // once that write commits.)
+    let queued_now = || {
+        server
+            .send(Req::admin("GET", "/api/v1/messages?status=queued"))
+            .expect(200, None)
+    };
+    wait_until(20, "both back in the queue", || {
+        queued_now().as_array().is_some_and(|q| q.len() == 2)
+    });
+    let queued = queued_now();
     let mut waits: Vec<i64> = queued
         .as_array()
         .unwrap()
